@@ -1,0 +1,47 @@
+# The two ways in (see README): `make demo` runs the pipeline end to end on the
+# embedded local default; `make test` runs the test suite. Both build the
+# environment first when it is missing or stale.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+VENV := .venv
+STAMP := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint env check-java clean-env
+
+demo: $(STAMP)
+	$(VENV)/bin/campaigns demo
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jobs tests pipelines
+	$(VENV)/bin/mypy
+
+env: $(STAMP)
+
+# Spark 4.1 and Flink 2.3 both run on Java 17; fail early with what to install.
+check-java:
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -z "$$v" ]; then \
+	  echo "Java 17 is required (Spark and Flink run on it) and 'java' was not found."; \
+	  echo "Install it with: apt-get install -y openjdk-17-jre-headless"; exit 1; \
+	elif [ "$$v" -lt 17 ]; then \
+	  echo "Java 17 is required; found Java $$v. Install openjdk-17-jre-headless and put it first on PATH."; exit 1; \
+	fi
+
+# uv comes from PyPI into a private tool environment when the machine has none.
+.uv/bin/uv:
+	@command -v python3.11 >/dev/null || { echo "Python 3.11 is required: install python3.11 (and python3.11-venv)."; exit 1; }
+	python3.11 -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | check-java .uv/bin/uv
+	.uv/bin/uv sync --frozen --python python3.11
+	@touch $(STAMP)
+
+clean-env:
+	rm -rf $(VENV) .uv

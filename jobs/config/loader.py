@@ -1,0 +1,178 @@
+"""Reads conf/ into typed models, once, at the edge of every job.
+
+Layout: platform.yaml, profiles/<name>.yaml, retailers/*.yaml (one retailer a
+file), campaigns/*.yaml (one campaign a file). Every problem found in the tree
+is collected and raised together as one ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from jobs.config.errors import ConfigError, ConfigProblem
+from jobs.config.models import CampaignConfig, PlatformConfig, Profile, RetailerConfig
+
+CONF_ENV = "CAMPAIGNS_CONF"
+PROFILE_ENV = "CAMPAIGNS_PROFILE"
+WAREHOUSE_URI_ENV = "CAMPAIGNS_WAREHOUSE_URI"
+DEFAULT_PROFILE = "local"
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Conf:
+    """The whole validated configuration a job runs with."""
+
+    root: Path
+    platform: PlatformConfig
+    profile: Profile
+    retailers: dict[str, RetailerConfig] = field(default_factory=dict)
+    campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
+
+    def retailer(self, retailer_id: str) -> RetailerConfig:
+        try:
+            return self.retailers[retailer_id]
+        except KeyError:
+            raise ConfigError(
+                [ConfigProblem(str(self.root / "retailers"), "retailer_id",
+                               f"unknown retailer '{retailer_id}' (known: {sorted(self.retailers)})")]
+            ) from None
+
+    def campaign(self, campaign_id: str) -> CampaignConfig:
+        try:
+            return self.campaigns[campaign_id]
+        except KeyError:
+            raise ConfigError(
+                [ConfigProblem(str(self.root / "campaigns"), "campaign_id",
+                               f"unknown campaign '{campaign_id}' (known: {sorted(self.campaigns)})")]
+            ) from None
+
+
+def default_conf_dir() -> Path:
+    """$CAMPAIGNS_CONF, else ./conf, else the conf/ shipped beside the package."""
+    if os.environ.get(CONF_ENV):
+        return Path(os.environ[CONF_ENV])
+    if Path("conf").is_dir():
+        return Path("conf")
+    return Path(__file__).resolve().parents[2] / "conf"
+
+
+def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Conf:
+    """Validate the whole tree; raise one ConfigError listing every problem."""
+    root = (conf_dir or default_conf_dir()).resolve()
+    problems: list[ConfigProblem] = []
+    profile_name = profile or os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
+    platform = _load_one(root / "platform.yaml", PlatformConfig, problems)
+    profile_model = _load_one(root / "profiles" / f"{profile_name}.yaml", Profile, problems)
+    retailers = _load_many(root / "retailers", RetailerConfig, problems, lambda m: m.retailer_id)
+    campaigns = _load_many(root / "campaigns", CampaignConfig, problems, lambda m: m.campaign_id)
+    problems.extend(_cross_check(retailers, campaigns))
+    if problems or platform is None or profile_model is None:
+        raise ConfigError(problems)
+    return Conf(
+        root=root,
+        platform=platform,
+        profile=_resolve_warehouse_uri(profile_model, root),
+        retailers={key: model for key, (model, _) in retailers.items()},
+        campaigns={key: model for key, (model, _) in campaigns.items()},
+    )
+
+
+def _resolve_warehouse_uri(profile: Profile, conf_root: Path) -> Profile:
+    """$CAMPAIGNS_WAREHOUSE_URI wins; a relative local path is taken from the project root."""
+    uri = os.environ.get(WAREHOUSE_URI_ENV) or profile.warehouse_uri
+    if "://" not in uri and not Path(uri).is_absolute():
+        uri = str((conf_root.parent / uri).resolve())
+    return profile.model_copy(update={"warehouse_uri": uri})
+
+
+def _read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        problems.append(ConfigProblem(str(path), "", "file is missing"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(ConfigProblem(str(path), where, f"not valid YAML: {error}"))
+    return None
+
+
+def _load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) -> ModelT | None:
+    data = _read_yaml(path, problems)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.append(ConfigProblem(str(path), "", "expected a mapping of fields at the top"))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems.extend(_problems_from(path, error))
+        return None
+
+
+def _load_many(
+    folder: Path,
+    model: type[ModelT],
+    problems: list[ConfigProblem],
+    key: Callable[[ModelT], str],
+) -> dict[str, tuple[ModelT, Path]]:
+    loaded: dict[str, tuple[ModelT, Path]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        item = _load_one(path, model, problems)
+        if item is None:
+            continue
+        item_key = key(item)
+        if item_key in loaded:
+            problems.append(ConfigProblem(
+                str(path), "id", f"'{item_key}' is already defined in {loaded[item_key][1]}"))
+            continue
+        loaded[item_key] = (item, path)
+    return loaded
+
+
+def _problems_from(path: Path, error: ValidationError) -> list[ConfigProblem]:
+    return [
+        ConfigProblem(str(path), ".".join(str(part) for part in issue["loc"]) or "(top)",
+                      issue["msg"])
+        for issue in error.errors()
+    ]
+
+
+def _cross_check(
+    retailers: dict[str, tuple[RetailerConfig, Path]],
+    campaigns: dict[str, tuple[CampaignConfig, Path]],
+) -> list[ConfigProblem]:
+    """Rules that span files: a campaign must belong to a known retailer and its channels."""
+    problems: list[ConfigProblem] = []
+    for campaign, path in campaigns.values():
+        owner = retailers.get(campaign.retailer_id)
+        if owner is None:
+            problems.append(ConfigProblem(
+                str(path), "retailer_id",
+                f"unknown retailer '{campaign.retailer_id}' (known: {sorted(retailers)})"))
+            continue
+        disabled = [ch for ch in campaign.channels if ch not in owner[0].channels]
+        if disabled:
+            problems.append(ConfigProblem(
+                str(path), "channels",
+                f"channel(s) {disabled} are not enabled for retailer '{campaign.retailer_id}' "
+                f"({owner[1].name} enables {owner[0].channels})"))
+    workspaces: dict[str, str] = {}
+    for retailer, path in retailers.values():
+        other = workspaces.setdefault(retailer.workspace.workspace_id, retailer.retailer_id)
+        if other != retailer.retailer_id:
+            problems.append(ConfigProblem(
+                str(path), "workspace.workspace_id",
+                f"workspace '{retailer.workspace.workspace_id}' already belongs to retailer "
+                f"'{other}'; every retailer needs its own workspace"))
+    return problems

@@ -1,0 +1,212 @@
+"""Typed models of everything a retailer or a campaign may vary.
+
+The engine is shared by every retailer; what differs between them is data,
+validated here once so that the jobs can trust it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+Channel = Literal["email", "push"]
+HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt option must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(StrictModel):
+    name: str = Field(min_length=1)
+    logo_url: str = Field(pattern=r"^https?://")
+    primary_color: HexColor
+    secondary_color: HexColor
+
+
+class Workspace(StrictModel):
+    """A retailer's own provider workspace; the API key stays in the environment."""
+
+    provider: Literal["braze"] = "braze"
+    workspace_id: Identifier
+    base_url: str = Field(pattern=r"^https?://")
+    api_key_env: EnvVarName
+
+
+class RateLimit(StrictModel):
+    requests_per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class FrequencyCap(StrictModel):
+    """At most `max_messages` marketing messages per customer in a rolling window."""
+
+    max_messages: int = Field(ge=1)
+    window_days: int = Field(ge=1, le=365)
+
+
+class RetailerConfig(StrictModel):
+    retailer_id: Identifier
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,40}$")]
+    brand: Brand
+    postal_address: str = Field(min_length=5)
+    timezone: str = Field(min_length=1)
+    default_locale: str = Field(default="en-US", pattern=r"^[a-z]{2}-[A-Z]{2}$")
+    channels: list[Channel] = Field(min_length=1)
+    workspace: Workspace
+    rate_limit: RateLimit
+    ip_pool: Identifier
+    frequency_cap: FrequencyCap = FrequencyCap(max_messages=3, window_days=7)
+
+    def sending_identity(self, sending_domain: str) -> str:
+        """Every retailer sends as `<slug>@<shared domain>` so reputation stays per brand."""
+        return f"{self.slug}@{sending_domain}"
+
+
+class Range(StrictModel):
+    """An inclusive bound; at least one side must be given."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("give at least one of min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class DaysSinceSignup(Range):
+    rule: Literal["days_since_signup"]
+
+
+class DaysSinceLastOrder(Range):
+    rule: Literal["days_since_last_order"]
+    include_never_ordered: bool = False
+
+
+class OrderCount(Range):
+    rule: Literal["order_count"]
+    window_days: int = Field(default=365, ge=1)
+
+
+class SpendCents(Range):
+    rule: Literal["spend_cents"]
+    window_days: int = Field(default=365, ge=1)
+
+
+class CategoryBought(StrictModel):
+    rule: Literal["category_bought"]
+    categories: list[str] = Field(min_length=1)
+    window_days: int = Field(default=365, ge=1)
+
+
+class LocaleIn(StrictModel):
+    rule: Literal["locale"]
+    locales: list[str] = Field(min_length=1)
+
+
+AudienceCondition = Annotated[
+    DaysSinceSignup | DaysSinceLastOrder | OrderCount | SpendCents | CategoryBought | LocaleIn,
+    Field(discriminator="rule"),
+]
+
+
+class OfferTier(StrictModel):
+    """A richer offer for more valuable customers (lifetime spend at the retailer)."""
+
+    min_customer_value_cents: int = Field(ge=0)
+    percent: float | None = Field(default=None, gt=0, le=90)
+    amount_cents: int | None = Field(default=None, gt=0)
+
+
+class OfferRule(StrictModel):
+    kind: Literal["percent_off", "amount_off", "free_delivery"]
+    percent: float | None = Field(default=None, gt=0, le=90)
+    amount_cents: int | None = Field(default=None, gt=0)
+    min_basket_cents: int = Field(default=0, ge=0)
+    expires_after_days: int = Field(default=14, ge=1, le=365)
+    tiers: list[OfferTier] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _value_matches_kind(self) -> OfferRule:
+        needed = {"percent_off": "percent", "amount_off": "amount_cents"}.get(self.kind)
+        if needed and getattr(self, needed) is None:
+            raise ValueError(f"an offer of kind '{self.kind}' needs '{needed}'")
+        return self
+
+
+class Variant(StrictModel):
+    variant_id: Identifier
+    weight: float = Field(gt=0)
+    offer: OfferRule | None = None
+    templates: dict[Channel, Identifier] = Field(default_factory=dict)
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class Schedule(StrictModel):
+    """When Airflow launches the campaign: once at a time, or on a cron."""
+
+    kind: Literal["once", "cron"] = "once"
+    start_at: str | None = None
+    cron: str | None = None
+
+    @model_validator(mode="after")
+    def _cron_when_recurring(self) -> Schedule:
+        if self.kind == "cron" and not self.cron:
+            raise ValueError("a schedule of kind 'cron' needs 'cron'")
+        return self
+
+
+class CampaignConfig(StrictModel):
+    campaign_id: Identifier
+    retailer_id: Identifier
+    type: Literal["onboarding", "winback", "promotional"]
+    channels: list[Channel] = Field(min_length=1)
+    audience: list[AudienceCondition] = Field(default_factory=list)
+    variants: list[Variant] = Field(min_length=1)
+    holdout_share: float = Field(default=0.0, ge=0, lt=1)
+    templates: dict[Channel, Identifier]
+    variables: dict[str, str] = Field(default_factory=dict)
+    schedule: Schedule = Schedule()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CampaignConfig:
+        ids = [variant.variant_id for variant in self.variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"variant ids must be unique, got {ids}")
+        missing = [channel for channel in self.channels if channel not in self.templates]
+        if missing:
+            raise ValueError(f"no template given for channel(s) {missing} in 'templates'")
+        return self
+
+
+class SparkSettings(StrictModel):
+    master: str | None = "local[2]"
+    shuffle_partitions: int = Field(default=4, ge=1)
+    driver_memory: str = "4g"
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class Profile(StrictModel):
+    """Where tables live and how engines run: `local` on one machine, `cluster` beyond."""
+
+    name: Identifier
+    warehouse_uri: str = Field(min_length=1)
+    storage_options_env: dict[str, EnvVarName] = Field(default_factory=dict)
+    delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
+    spark: SparkSettings = SparkSettings()
+
+
+class PlatformConfig(StrictModel):
+    """Settings shared by every retailer on the platform."""
+
+    sending_domain: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    promo_code_secret_env: EnvVarName = "CAMPAIGNS_PROMO_SECRET"

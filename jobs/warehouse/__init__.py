@@ -1,0 +1,35 @@
+"""Delta Lake tables: delta-rs manages the log, Spark computes.
+
+Jobs use `Warehouse` (read, write, summary) and the table registry; the data
+source, file writer and log adapter underneath are implementation detail.
+"""
+
+from jobs.warehouse.errors import (
+    PartitionViolationError,
+    SchemaMismatchError,
+    TableNotFoundError,
+    UnknownTableError,
+    UnsupportedTableError,
+    WarehouseError,
+)
+from jobs.warehouse.registry import INPUT_TABLES, TABLES, TableSpec, table_spec
+from jobs.warehouse.session import build_spark
+from jobs.warehouse.tables import RunTag, TableSummary, Warehouse, WriteResult
+
+__all__ = [
+    "INPUT_TABLES",
+    "TABLES",
+    "PartitionViolationError",
+    "RunTag",
+    "SchemaMismatchError",
+    "TableNotFoundError",
+    "TableSpec",
+    "TableSummary",
+    "UnknownTableError",
+    "UnsupportedTableError",
+    "Warehouse",
+    "WarehouseError",
+    "WriteResult",
+    "build_spark",
+    "table_spec",
+]

@@ -1,0 +1,140 @@
+"""Driver-side access to the Delta transaction log through delta-rs.
+
+Everything that touches `_delta_log` is here: creating a table, reading its
+snapshot metadata, and committing files written by Spark tasks as one atomic
+transaction, optionally tagged with an application transaction (`txn`) so that
+a repeated job run commits nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
+from deltalake.transaction import AddAction
+
+from jobs.warehouse.errors import SchemaMismatchError, WarehouseError
+from jobs.warehouse.files import WrittenFile, delete_files, open_filesystem
+
+WriteMode = Literal["append", "overwrite", "overwrite_partitions"]
+
+
+def storage_options_from_env(option_env: dict[str, str]) -> dict[str, str]:
+    """Resolve delta-rs storage options from the environment variables that hold them.
+
+    Configuration names variables, never secrets; an unset variable is left out
+    so delta-rs falls back to its own credential chain.
+    """
+    return {option: os.environ[env] for option, env in option_env.items() if env in os.environ}
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """Everything a write needs, passed to the Spark data source as one JSON option."""
+
+    table_uri: str
+    mode: WriteMode
+    partition_by: tuple[str, ...] = ()
+    partitions: dict[str, list[str | None]] | None = None
+    app_id: str | None = None
+    app_version: int | None = None
+    storage_options_env: dict[str, str] = field(default_factory=dict)
+    commit_metadata: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WriteRequest:
+        data = json.loads(text)
+        data["partition_by"] = tuple(data["partition_by"])
+        return cls(**data)
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        return storage_options_from_env(self.storage_options_env)
+
+
+def open_table(uri: str, storage_options: dict[str, str], version: int | None = None
+               ) -> DeltaTable | None:
+    """The table at `uri` (optionally at a version), or None when no table exists there."""
+    try:
+        return DeltaTable(uri, version=version, storage_options=storage_options or None)
+    except DeltaTableNotFound:
+        return None
+
+
+def ensure_table(uri: str, schema: pa.Schema, partition_by: tuple[str, ...],
+                 storage_options: dict[str, str]) -> DeltaTable:
+    """Create the table on first use; refuse an existing table whose shape has drifted."""
+    table = open_table(uri, storage_options)
+    if table is None:
+        return DeltaTable.create(uri, schema=schema, partition_by=list(partition_by) or None,
+                                 mode="ignore", storage_options=storage_options or None)
+    existing = pa.schema(table.schema().to_arrow())
+    if existing.remove_metadata() != schema.remove_metadata():
+        raise SchemaMismatchError(
+            f"the Delta table at {uri} has schema\n{existing}\nbut the registry declares\n"
+            f"{schema}\nMigrate the table (or restore jobs/warehouse/registry.py) before writing.")
+    if tuple(table.metadata().partition_columns) != partition_by:
+        raise SchemaMismatchError(
+            f"the Delta table at {uri} is partitioned by {table.metadata().partition_columns} "
+            f"but the registry declares {list(partition_by)}")
+    return table
+
+
+def already_committed(table: DeltaTable, app_id: str | None, app_version: int | None) -> bool:
+    """True when this application already committed this run version (or a later one)."""
+    if app_id is None or app_version is None:
+        return False
+    committed = table.transaction_version(app_id)
+    return committed is not None and committed >= app_version
+
+
+def commit_files(request: WriteRequest, files: list[WrittenFile]) -> None:
+    """Commit Spark-written files as one Delta transaction, or drop them if this run committed.
+
+    The idempotency check runs here, at commit time, as well as before the job
+    starts: if another attempt of the same run committed meanwhile, this
+    attempt's files are deleted and the table is left as it was.
+    """
+    storage_options = request.storage_options
+    table = open_table(request.table_uri, storage_options)
+    if table is None:
+        raise WarehouseError(f"no Delta table at {request.table_uri}; it must exist before a write")
+    if already_committed(table, request.app_id, request.app_version):
+        discard_files(request, files)
+        return
+    actions = [AddAction(f.path, f.size, f.partition_values, f.modification_time, True, f.stats)
+               for f in files]
+    transactions = ([Transaction(request.app_id, request.app_version)]
+                    if request.app_id is not None and request.app_version is not None else None)
+    properties = CommitProperties(custom_metadata=dict(request.commit_metadata) or None,
+                                  app_transactions=transactions)
+    table.create_write_transaction(
+        actions,
+        mode="append" if request.mode == "append" else "overwrite",
+        schema=table.schema(),
+        partition_by=list(request.partition_by) or None,
+        partition_filters=_partition_filters(request),
+        commit_properties=properties,
+    )
+
+
+def discard_files(request: WriteRequest, files: list[WrittenFile]) -> None:
+    """Delete files that will never be committed (aborted or duplicate run)."""
+    filesystem, root = open_filesystem(request.table_uri, request.storage_options)
+    delete_files(filesystem, root, [f.path for f in files])
+
+
+def _partition_filters(request: WriteRequest) -> list[tuple[str, str, list[str | None]]] | None:
+    if request.mode != "overwrite_partitions":
+        return None
+    if not request.partitions:
+        raise WarehouseError("mode 'overwrite_partitions' needs partitions={column: [values]}")
+    return [(column, "in", values) for column, values in request.partitions.items()]

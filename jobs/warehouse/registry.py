@@ -1,0 +1,97 @@
+"""The one declaration of every table the product reads or writes.
+
+A table's schema and partitioning live here and nowhere else, so that a job
+writing the wrong shape fails at the write, not in an analyst's query a week
+later. Money is integer cents, timestamps are UTC, keys are `<object>_id`, and
+every table carries `retailer_id` because every key includes the tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import types as T
+
+from jobs.warehouse.errors import UnknownTableError
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: T.StructType
+    partition_by: tuple[str, ...]
+    description: str
+
+    @property
+    def column_names(self) -> list[str]:
+        return [field.name for field in self.schema.fields]
+
+
+def _schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
+    return T.StructType([T.StructField(name, dtype, nullable) for name, dtype, nullable in fields])
+
+
+_STRING, _LONG, _INT = T.StringType(), T.LongType(), T.IntegerType()
+_TS, _BOOL = T.TimestampType(), T.BooleanType()
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("email", _STRING, True),
+        ("push_token", _STRING, True),
+        ("first_name", _STRING, True),
+        ("last_name", _STRING, True),
+        ("locale", _STRING, True),
+        ("signup_at", _TS, False),
+        ("updated_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description="Each retailer's customers; ids and emails may repeat across retailers.",
+)
+
+ORDERS = TableSpec(
+    name="orders",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("order_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("ordered_at", _TS, False),
+        ("total_cents", _LONG, False),
+        ("discount_cents", _LONG, False),
+        ("promo_code", _STRING, True),
+        ("category", _STRING, False),
+        ("item_count", _INT, False),
+    ),
+    partition_by=("retailer_id",),
+    description="Completed orders; `category` is the order's main category.",
+)
+
+CONSENTS = TableSpec(
+    name="consents",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("is_opted_in", _BOOL, False),
+        ("unsubscribed_at", _TS, True),
+        ("updated_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description="Marketing consent per customer and channel (email, push).",
+)
+
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (CUSTOMERS, ORDERS, CONSENTS)}
+INPUT_TABLES = ("customers", "orders", "consents")
+
+
+def table_spec(name: str) -> TableSpec:
+    """The declared spec of a table, or an error listing the tables that exist."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise UnknownTableError(
+            f"unknown table '{name}'; declared tables are {sorted(TABLES)} "
+            "(add a TableSpec to jobs/warehouse/registry.py to declare a new one)"
+        ) from None

@@ -1,0 +1,248 @@
+"""The one way jobs read and write warehouse tables.
+
+Delta tables live under the profile's warehouse URI, one folder a table.
+Reads take a snapshot's file list from the Delta log (delta-rs) and scan the
+Parquet natively in Spark; writes go through the `delta_rs` Spark data source.
+With `delta_engine: delta-spark` (clusters that have the jars) both go
+through Spark's native `format("delta")` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from deltalake import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+from jobs.config.models import Profile
+from jobs.warehouse.datasource import FORMAT_NAME
+from jobs.warehouse.delta_log import (
+    WriteMode,
+    WriteRequest,
+    already_committed,
+    ensure_table,
+    open_table,
+    storage_options_from_env,
+)
+from jobs.warehouse.errors import SchemaMismatchError, TableNotFoundError, UnsupportedTableError
+from jobs.warehouse.files import hive_directory
+from jobs.warehouse.registry import TableSpec, table_spec
+
+# Reader features whose meaning a plain Parquet scan would silently ignore.
+_UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """Identifies one run of one job, for idempotent writes (a Delta `txn` action).
+
+    `app_id` names the job and its scope (e.g. `campaigns-engine/<campaign>`);
+    `version` grows with every run. A version at or below the last committed
+    one is skipped.
+    """
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    version: int
+    skipped: bool
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    table: str
+    uri: str
+    version: int
+    rows: int
+    files: int
+    partitions: int
+    size_bytes: int
+
+
+@dataclass
+class Warehouse:
+    spark: SparkSession
+    root_uri: str
+    storage_options_env: dict[str, str] = field(default_factory=dict)
+    engine: str = "delta-rs"
+
+    @classmethod
+    def from_profile(cls, spark: SparkSession, profile: Profile) -> Warehouse:
+        return cls(spark, profile.warehouse_uri.rstrip("/"), dict(profile.storage_options_env),
+                   profile.delta_engine)
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        return storage_options_from_env(self.storage_options_env)
+
+    def uri(self, name: str) -> str:
+        return f"{self.root_uri}/{table_spec(name).name}"
+
+    def delta_table(self, name: str, *, version: int | None = None) -> DeltaTable:
+        table = open_table(self.uri(name), self.storage_options, version)
+        if table is None:
+            raise TableNotFoundError(
+                f"table '{name}' does not exist at {self.uri(name)}; "
+                "run `campaigns seed` (inputs) or the job that produces it first")
+        return table
+
+    def exists(self, name: str) -> bool:
+        return open_table(self.uri(name), self.storage_options) is not None
+
+    def read(self, name: str, *, version: int | None = None) -> DataFrame:
+        """The table's snapshot (current, or at `version`) as a DataFrame."""
+        if self.engine == "delta-spark":
+            reader = self.spark.read.format("delta")
+            if version is not None:
+                reader = reader.option("versionAsOf", version)
+            return reader.load(self.uri(name))
+        return self._read_snapshot(self.delta_table(name, version=version), name)
+
+    def _read_snapshot(self, table: DeltaTable, name: str) -> DataFrame:
+        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
+        _check_readable(table, name)
+        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        if not actions:
+            return self.spark.createDataFrame([], schema)
+        partition_by = table.metadata().partition_columns
+        _check_hive_layout(actions, partition_by, name)
+        root = table.table_uri.rstrip("/")
+        paths = [_spark_path(f"{root}/{action['path']}") for action in actions]
+        return (
+            self.spark.read.schema(schema)
+            .option("basePath", _spark_path(root))
+            .parquet(*paths)
+            .select(*schema.fieldNames())
+        )
+
+    def write(
+        self,
+        df: DataFrame,
+        name: str,
+        *,
+        mode: WriteMode = "append",
+        partitions: dict[str, list[str | None]] | None = None,
+        run: RunTag | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        """Write `df` to table `name` atomically; a repeated `run` writes nothing."""
+        spec = table_spec(name)
+        conformed = conform_to_spec(df, spec)
+        uri = self.uri(name)
+        if self.engine == "delta-spark":
+            return self._write_native(conformed, spec, mode, partitions, run)
+        table = ensure_table(uri, to_arrow_schema(spec.schema), spec.partition_by,
+                             self.storage_options)
+        if run and already_committed(table, run.app_id, run.version):
+            return WriteResult(name, table.version(), skipped=True)
+        request = WriteRequest(
+            table_uri=uri,
+            mode=mode,
+            partition_by=spec.partition_by,
+            partitions=partitions,
+            app_id=run.app_id if run else None,
+            app_version=run.version if run else None,
+            storage_options_env=self.storage_options_env,
+            commit_metadata=dict(metadata or {}),
+        )
+        before = table.version()
+        conformed.write.format(FORMAT_NAME).mode("append").option(
+            "write_request", request.to_json()).save()
+        after = self.delta_table(name).version()
+        return WriteResult(name, after, skipped=after == before)
+
+    def _write_native(self, df: DataFrame, spec: TableSpec, mode: WriteMode,
+                      partitions: dict[str, list[str | None]] | None,
+                      run: RunTag | None) -> WriteResult:
+        writer = df.write.format("delta").partitionBy(*spec.partition_by)
+        writer = writer.mode("append" if mode == "append" else "overwrite")
+        if mode == "overwrite_partitions" and partitions:
+            writer = writer.option("replaceWhere", " and ".join(
+                f"{col} in ({', '.join(repr(v) for v in values)})"
+                for col, values in partitions.items()))
+        if run:
+            writer = writer.option("txnAppId", run.app_id).option("txnVersion", run.version)
+        writer.save(self.uri(spec.name))
+        version = self.delta_table(spec.name).version()
+        return WriteResult(spec.name, version, skipped=False)
+
+    def last_run_version(self, name: str, app_id: str) -> int | None:
+        """The last run version `app_id` committed to `name`, if any."""
+        if not self.exists(name):
+            return None
+        return self.delta_table(name).transaction_version(app_id)
+
+    def summary(self, name: str) -> TableSummary:
+        table = self.delta_table(name)
+        actions = pa.table(table.get_add_actions(flatten=True))
+        partition_columns = [c for c in actions.column_names if c.startswith("partition.")]
+        partitions = len({tuple(row.values())
+                          for row in actions.select(partition_columns).to_pylist()})
+        return TableSummary(
+            table=name,
+            uri=self.uri(name),
+            version=table.version(),
+            rows=sum(actions.column("num_records").to_pylist()) if actions.num_rows else 0,
+            files=actions.num_rows,
+            partitions=partitions,
+            size_bytes=sum(actions.column("size_bytes").to_pylist()) if actions.num_rows else 0,
+        )
+
+
+def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """Select the declared columns in order, or fail naming every difference."""
+    declared = {f.name: f.dataType for f in spec.schema.fields}
+    actual = {f.name: f.dataType for f in df.schema.fields}
+    missing = [name for name in declared if name not in actual]
+    extra = [name for name in actual if name not in declared]
+    wrong = [
+        f"'{name}' is {actual[name].simpleString()} but must be {dtype.simpleString()}"
+        for name, dtype in declared.items()
+        if name in actual and actual[name].simpleString() != dtype.simpleString()
+    ]
+    if missing or extra or wrong:
+        details = []
+        if missing:
+            details.append(f"missing columns {missing}")
+        if extra:
+            details.append(f"unexpected columns {extra}")
+        details.extend(wrong)
+        raise SchemaMismatchError(
+            f"cannot write to table '{spec.name}': " + "; ".join(details) +
+            ". Select and cast the columns to the schema declared in jobs/warehouse/registry.py.")
+    return df.select(*spec.column_names)
+
+
+def _check_readable(table: DeltaTable, name: str) -> None:
+    features = set(table.protocol().reader_features or [])
+    unsupported = features & _UNSUPPORTED_READER_FEATURES
+    if unsupported:
+        raise UnsupportedTableError(
+            f"table '{name}' uses Delta reader features {sorted(unsupported)} that a plain "
+            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`.")
+
+
+def _check_hive_layout(actions: list[dict[str, object]], partition_by: list[str],
+                       name: str) -> None:
+    """Spark recovers partition values from `col=value` folders; make sure they are there."""
+    if not partition_by:
+        return
+    for action in actions:
+        values = {col: action[f"partition.{col}"] for col in partition_by}
+        expected = hive_directory({k: None if v is None else str(v) for k, v in values.items()})
+        if not str(action["path"]).startswith(expected + "/"):
+            raise UnsupportedTableError(
+                f"table '{name}': file {action['path']} is not laid out as {expected}/..., so "
+                "its partition values cannot be recovered; read it with delta-spark.")
+
+
+def _spark_path(uri: str) -> str:
+    """Spark's Hadoop file systems call S3 `s3a`."""
+    return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
+
