@@ -1,5 +1,5 @@
 # The two ways in (see README): `make demo` runs the pipeline end to end on the
-# embedded local default; `make test` runs the test suite. Both build the
+# embedded local default; `make test` runs lint, type checks and the tests. Both build the
 # environment first when it is missing or stale.
 
 SHELL := /bin/bash
@@ -14,11 +14,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
 
-test: $(STAMP)
+test: lint
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check jobs tests pipelines
+	$(VENV)/bin/ruff check jobs tests
+	$(VENV)/bin/ruff format --check jobs tests
 	$(VENV)/bin/mypy
 
 env: $(STAMP)

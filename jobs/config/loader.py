@@ -8,7 +8,6 @@ is collected and raised together as one ConfigError.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,8 +41,13 @@ class Conf:
             return self.retailers[retailer_id]
         except KeyError:
             raise ConfigError(
-                [ConfigProblem(str(self.root / "retailers"), "retailer_id",
-                               f"unknown retailer '{retailer_id}' (known: {sorted(self.retailers)})")]
+                [
+                    ConfigProblem(
+                        str(self.root / "retailers"),
+                        "retailer_id",
+                        f"unknown retailer '{retailer_id}' (known: {sorted(self.retailers)})",
+                    )
+                ]
             ) from None
 
     def campaign(self, campaign_id: str) -> CampaignConfig:
@@ -51,8 +55,13 @@ class Conf:
             return self.campaigns[campaign_id]
         except KeyError:
             raise ConfigError(
-                [ConfigProblem(str(self.root / "campaigns"), "campaign_id",
-                               f"unknown campaign '{campaign_id}' (known: {sorted(self.campaigns)})")]
+                [
+                    ConfigProblem(
+                        str(self.root / "campaigns"),
+                        "campaign_id",
+                        f"unknown campaign '{campaign_id}' (known: {sorted(self.campaigns)})",
+                    )
+                ]
             ) from None
 
 
@@ -72,9 +81,11 @@ def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Co
     profile_name = profile or os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
     platform = _load_one(root / "platform.yaml", PlatformConfig, problems)
     profile_model = _load_one(root / "profiles" / f"{profile_name}.yaml", Profile, problems)
-    retailers = _load_many(root / "retailers", RetailerConfig, problems, lambda m: m.retailer_id)
-    campaigns = _load_many(root / "campaigns", CampaignConfig, problems, lambda m: m.campaign_id)
-    problems.extend(_cross_check(retailers, campaigns))
+    retailers, broken_retailers = _load_many(
+        root / "retailers", RetailerConfig, "retailer_id", problems
+    )
+    campaigns, _ = _load_many(root / "campaigns", CampaignConfig, "campaign_id", problems)
+    problems.extend(_cross_check(retailers, campaigns, broken_retailers))
     if problems or platform is None or profile_model is None:
         raise ConfigError(problems)
     return Conf(
@@ -106,13 +117,19 @@ def _read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:
     return None
 
 
-def _load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) -> ModelT | None:
+def _read_mapping(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
     data = _read_yaml(path, problems)
     if data is None:
         return None
     if not isinstance(data, dict):
         problems.append(ConfigProblem(str(path), "", "expected a mapping of fields at the top"))
         return None
+    return data
+
+
+def _validate(
+    path: Path, data: dict[str, Any], model: type[ModelT], problems: list[ConfigProblem]
+) -> ModelT | None:
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -120,30 +137,47 @@ def _load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) ->
         return None
 
 
+def _load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) -> ModelT | None:
+    data = _read_mapping(path, problems)
+    return None if data is None else _validate(path, data, model, problems)
+
+
 def _load_many(
     folder: Path,
     model: type[ModelT],
+    id_field: str,
     problems: list[ConfigProblem],
-    key: Callable[[ModelT], str],
-) -> dict[str, tuple[ModelT, Path]]:
+) -> tuple[dict[str, tuple[ModelT, Path]], set[str]]:
+    """Every file of a folder by id, and the ids whose files did not validate.
+
+    The broken ids let cross-file checks stay quiet about them: a retailer file
+    with a typo must not also make each of its campaigns report an unknown retailer.
+    """
     loaded: dict[str, tuple[ModelT, Path]] = {}
+    broken: set[str] = set()
     for path in sorted(folder.glob("*.yaml")):
-        item = _load_one(path, model, problems)
+        data = _read_mapping(path, problems)
+        item = None if data is None else _validate(path, data, model, problems)
         if item is None:
+            broken.add(str((data or {}).get(id_field)))
             continue
-        item_key = key(item)
-        if item_key in loaded:
-            problems.append(ConfigProblem(
-                str(path), "id", f"'{item_key}' is already defined in {loaded[item_key][1]}"))
+        item_id = str(getattr(item, id_field))
+        if item_id in loaded:
+            problems.append(
+                ConfigProblem(
+                    str(path), id_field, f"'{item_id}' is already defined in {loaded[item_id][1]}"
+                )
+            )
             continue
-        loaded[item_key] = (item, path)
-    return loaded
+        loaded[item_id] = (item, path)
+    return loaded, broken
 
 
 def _problems_from(path: Path, error: ValidationError) -> list[ConfigProblem]:
     return [
-        ConfigProblem(str(path), ".".join(str(part) for part in issue["loc"]) or "(top)",
-                      issue["msg"])
+        ConfigProblem(
+            str(path), ".".join(str(part) for part in issue["loc"]) or "(top)", issue["msg"]
+        )
         for issue in error.errors()
     ]
 
@@ -151,28 +185,43 @@ def _problems_from(path: Path, error: ValidationError) -> list[ConfigProblem]:
 def _cross_check(
     retailers: dict[str, tuple[RetailerConfig, Path]],
     campaigns: dict[str, tuple[CampaignConfig, Path]],
+    broken_retailers: set[str],
 ) -> list[ConfigProblem]:
     """Rules that span files: a campaign must belong to a known retailer and its channels."""
     problems: list[ConfigProblem] = []
     for campaign, path in campaigns.values():
         owner = retailers.get(campaign.retailer_id)
+        if owner is None and campaign.retailer_id in broken_retailers:
+            continue
         if owner is None:
-            problems.append(ConfigProblem(
-                str(path), "retailer_id",
-                f"unknown retailer '{campaign.retailer_id}' (known: {sorted(retailers)})"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    "retailer_id",
+                    f"unknown retailer '{campaign.retailer_id}' (known: {sorted(retailers)})",
+                )
+            )
             continue
         disabled = [ch for ch in campaign.channels if ch not in owner[0].channels]
         if disabled:
-            problems.append(ConfigProblem(
-                str(path), "channels",
-                f"channel(s) {disabled} are not enabled for retailer '{campaign.retailer_id}' "
-                f"({owner[1].name} enables {owner[0].channels})"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    "channels",
+                    f"channel(s) {disabled} are not enabled for retailer '{campaign.retailer_id}' "
+                    f"({owner[1].name} enables {owner[0].channels})",
+                )
+            )
     workspaces: dict[str, str] = {}
     for retailer, path in retailers.values():
         other = workspaces.setdefault(retailer.workspace.workspace_id, retailer.retailer_id)
         if other != retailer.retailer_id:
-            problems.append(ConfigProblem(
-                str(path), "workspace.workspace_id",
-                f"workspace '{retailer.workspace.workspace_id}' already belongs to retailer "
-                f"'{other}'; every retailer needs its own workspace"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    "workspace.workspace_id",
+                    f"workspace '{retailer.workspace.workspace_id}' already belongs to retailer "
+                    f"'{other}'; every retailer needs its own workspace",
+                )
+            )
     return problems

@@ -18,7 +18,7 @@ import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, WriterCommitMessage
 from pyspark.sql.types import StructType
 
-from jobs.warehouse.delta_log import WriteRequest, commit_files, discard_files, open_table
+from jobs.warehouse.delta_log import WriteRequest, commit_files, discard_write, open_table
 from jobs.warehouse.errors import WarehouseError
 from jobs.warehouse.files import PartitionedParquetWriter, WrittenFile, open_filesystem
 
@@ -63,8 +63,10 @@ class DeltaRsWriter(DataSourceArrowWriter):
             root=root,
             schema=self.table_schema,
             partition_by=self.request.partition_by,
-            allowed_partitions=(self.request.partitions
-                                if self.request.mode == "overwrite_partitions" else None),
+            allowed_partitions=(
+                self.request.partitions if self.request.mode == "overwrite_partitions" else None
+            ),
+            file_prefix=f"part-{self.request.write_id}-",
         )
         try:
             for batch in iterator:
@@ -78,7 +80,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
         commit_files(self.request, _files(messages))
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
-        discard_files(self.request, _files(messages))
+        discard_write(self.request)
 
 
 def _files(messages: list[WriterCommitMessage | None]) -> list[WrittenFile]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from jobs.warehouse.errors import SchemaMismatchError, WarehouseError
 from jobs.warehouse.files import WrittenFile, delete_files, open_filesystem
@@ -45,6 +47,8 @@ class WriteRequest:
     app_version: int | None = None
     storage_options_env: dict[str, str] = field(default_factory=dict)
     commit_metadata: dict[str, str] = field(default_factory=dict)
+    # every file of this write is named part-<write_id>-..., so an abort can find them all
+    write_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -60,8 +64,9 @@ class WriteRequest:
         return storage_options_from_env(self.storage_options_env)
 
 
-def open_table(uri: str, storage_options: dict[str, str], version: int | None = None
-               ) -> DeltaTable | None:
+def open_table(
+    uri: str, storage_options: dict[str, str], version: int | None = None
+) -> DeltaTable | None:
     """The table at `uri` (optionally at a version), or None when no table exists there."""
     try:
         return DeltaTable(uri, version=version, storage_options=storage_options or None)
@@ -69,22 +74,30 @@ def open_table(uri: str, storage_options: dict[str, str], version: int | None = 
         return None
 
 
-def ensure_table(uri: str, schema: pa.Schema, partition_by: tuple[str, ...],
-                 storage_options: dict[str, str]) -> DeltaTable:
+def ensure_table(
+    uri: str, schema: pa.Schema, partition_by: tuple[str, ...], storage_options: dict[str, str]
+) -> DeltaTable:
     """Create the table on first use; refuse an existing table whose shape has drifted."""
     table = open_table(uri, storage_options)
     if table is None:
-        return DeltaTable.create(uri, schema=schema, partition_by=list(partition_by) or None,
-                                 mode="ignore", storage_options=storage_options or None)
+        return DeltaTable.create(
+            uri,
+            schema=schema,
+            partition_by=list(partition_by) or None,
+            mode="ignore",
+            storage_options=storage_options or None,
+        )
     existing = pa.schema(table.schema().to_arrow())
     if existing.remove_metadata() != schema.remove_metadata():
         raise SchemaMismatchError(
             f"the Delta table at {uri} has schema\n{existing}\nbut the registry declares\n"
-            f"{schema}\nMigrate the table (or restore jobs/warehouse/registry.py) before writing.")
+            f"{schema}\nMigrate the table (or restore jobs/warehouse/registry.py) before writing."
+        )
     if tuple(table.metadata().partition_columns) != partition_by:
         raise SchemaMismatchError(
             f"the Delta table at {uri} is partitioned by {table.metadata().partition_columns} "
-            f"but the registry declares {list(partition_by)}")
+            f"but the registry declares {list(partition_by)}"
+        )
     return table
 
 
@@ -110,12 +123,18 @@ def commit_files(request: WriteRequest, files: list[WrittenFile]) -> None:
     if already_committed(table, request.app_id, request.app_version):
         discard_files(request, files)
         return
-    actions = [AddAction(f.path, f.size, f.partition_values, f.modification_time, True, f.stats)
-               for f in files]
-    transactions = ([Transaction(request.app_id, request.app_version)]
-                    if request.app_id is not None and request.app_version is not None else None)
-    properties = CommitProperties(custom_metadata=dict(request.commit_metadata) or None,
-                                  app_transactions=transactions)
+    actions: list[AddAction | RemoveAction] = [
+        AddAction(f.path, f.size, f.partition_values, f.modification_time, True, f.stats)
+        for f in files
+    ]
+    transactions = (
+        [Transaction(request.app_id, request.app_version)]
+        if request.app_id is not None and request.app_version is not None
+        else None
+    )
+    properties = CommitProperties(
+        custom_metadata=dict(request.commit_metadata) or None, app_transactions=transactions
+    )
     table.create_write_transaction(
         actions,
         mode="append" if request.mode == "append" else "overwrite",
@@ -127,9 +146,22 @@ def commit_files(request: WriteRequest, files: list[WrittenFile]) -> None:
 
 
 def discard_files(request: WriteRequest, files: list[WrittenFile]) -> None:
-    """Delete files that will never be committed (aborted or duplicate run)."""
+    """Delete files that will never be committed (duplicate run)."""
     filesystem, root = open_filesystem(request.table_uri, request.storage_options)
     delete_files(filesystem, root, [f.path for f in files])
+
+
+def discard_write(request: WriteRequest) -> None:
+    """Delete every file this write produced, including those of tasks killed mid-way.
+
+    Killed tasks never report their files, so the table folder is searched for
+    this write's id; aborts are rare, so the listing cost is acceptable.
+    """
+    filesystem, root = open_filesystem(request.table_uri, request.storage_options)
+    marker = f"part-{request.write_id}-"
+    found = filesystem.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    ours = [info.path for info in found if info.is_file and info.base_name.startswith(marker)]
+    delete_files(filesystem, root, [path.removeprefix(root + "/") for path in ours])
 
 
 def _partition_filters(request: WriteRequest) -> list[tuple[str, str, list[str | None]]] | None:

@@ -9,6 +9,7 @@ failed job leave no partial data behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -25,7 +26,7 @@ from jobs.warehouse.errors import PartitionViolationError, SchemaMismatchError
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 # Characters Hive and Spark percent-escape in partition directory names.
-_ESCAPED = set('"#%\'*/:=?\\\x7f{[]^') | {chr(code) for code in range(0x20)}
+_ESCAPED = set("\"#%'*/:=?\\\x7f{[]^") | {chr(code) for code in range(0x20)}
 _STATS_TYPES = (pa.types.is_integer, pa.types.is_string, pa.types.is_date)
 
 
@@ -51,8 +52,9 @@ def open_filesystem(table_uri: str, storage_options: dict[str, str]) -> tuple[pa
             endpoint_override=storage_options.get("AWS_ENDPOINT_URL"),
         )
         return filesystem, table_uri.removeprefix("s3://")
-    filesystem, root = pafs.FileSystem.from_uri(table_uri if "://" in table_uri else
-                                                f"file://{table_uri}")
+    filesystem, root = pafs.FileSystem.from_uri(
+        table_uri if "://" in table_uri else f"file://{table_uri}"
+    )
     return filesystem, root
 
 
@@ -73,8 +75,11 @@ def hive_directory(partition_values: dict[str, str | None]) -> str:
     """`col=value/...` with the same escaping Spark uses, so any reader finds the values."""
     parts = []
     for column, value in partition_values.items():
-        text = HIVE_NULL if value is None else "".join(
-            f"%{ord(char):02X}" if char in _ESCAPED else char for char in value)
+        text = (
+            HIVE_NULL
+            if value is None
+            else "".join(f"%{ord(char):02X}" if char in _ESCAPED else char for char in value)
+        )
         parts.append(f"{column}={text}")
     return "/".join(parts)
 
@@ -98,7 +103,8 @@ class FileStats:
         for name, column in zip(table.column_names, table.columns, strict=True):
             self.null_count[name] = self.null_count.get(name, 0) + column.null_count
             if column.null_count == len(column) or not any(
-                    check(column.type) for check in _STATS_TYPES):
+                check(column.type) for check in _STATS_TYPES
+            ):
                 continue
             bounds = pc.min_max(column).as_py()
             low, high = bounds["min"], bounds["max"]
@@ -111,8 +117,14 @@ class FileStats:
         def plain(values: dict[str, Any]) -> dict[str, Any]:
             return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
-        return json.dumps({"numRecords": self.num_records, "minValues": plain(self.min_values),
-                           "maxValues": plain(self.max_values), "nullCount": self.null_count})
+        return json.dumps(
+            {
+                "numRecords": self.num_records,
+                "minValues": plain(self.min_values),
+                "maxValues": plain(self.max_values),
+                "nullCount": self.null_count,
+            }
+        )
 
 
 @dataclass
@@ -136,6 +148,7 @@ class PartitionedParquetWriter:
     schema: pa.Schema
     partition_by: tuple[str, ...]
     allowed_partitions: dict[str, list[str | None]] | None = None
+    file_prefix: str = "part-"
     _open: dict[tuple[str | None, ...], _OpenFile] = field(default_factory=dict)
 
     @property
@@ -161,10 +174,12 @@ class PartitionedParquetWriter:
         if key not in self._open:
             directory = hive_directory(dict(zip(self.partition_by, key, strict=True)))
             relative = f"{directory}/" if directory else ""
-            relative += f"part-{uuid.uuid4()}.c000.snappy.parquet"
+            relative += f"{self.file_prefix}{uuid.uuid4()}.c000.snappy.parquet"
             self.filesystem.create_dir(f"{self.root}/{directory}".rstrip("/"), recursive=True)
             stream = self.filesystem.open_output_stream(f"{self.root}/{relative}")
-            self._open[key] = _OpenFile(relative, stream, pq.ParquetWriter(stream, self.data_schema))
+            self._open[key] = _OpenFile(
+                relative, stream, pq.ParquetWriter(stream, self.data_schema)
+            )
         data = table.select(self.data_schema.names)
         self._open[key].writer.write_table(data)
         self._open[key].stats.update(data)
@@ -177,7 +192,8 @@ class PartitionedParquetWriter:
             if allowed is not None and value not in allowed:
                 raise PartitionViolationError(
                     f"row with {column}={value!r} is outside the partitions being overwritten "
-                    f"({column} in {allowed}); filter the DataFrame or widen `partitions=`")
+                    f"({column} in {allowed}); filter the DataFrame or widen `partitions=`"
+                )
 
     def close(self) -> list[WrittenFile]:
         """Finish every file and describe it for the commit."""
@@ -185,13 +201,17 @@ class PartitionedParquetWriter:
         for key, open_file in self._open.items():
             open_file.writer.close()
             open_file.stream.close()
-            written.append(WrittenFile(
-                path=open_file.relative_path,
-                size=self.filesystem.get_file_info(f"{self.root}/{open_file.relative_path}").size,
-                partition_values=dict(zip(self.partition_by, key, strict=True)),
-                modification_time=int(time.time() * 1000),
-                stats=open_file.stats.to_json(),
-            ))
+            written.append(
+                WrittenFile(
+                    path=open_file.relative_path,
+                    size=self.filesystem.get_file_info(
+                        f"{self.root}/{open_file.relative_path}"
+                    ).size,
+                    partition_values=dict(zip(self.partition_by, key, strict=True)),
+                    modification_time=int(time.time() * 1000),
+                    stats=open_file.stats.to_json(),
+                )
+            )
         self._open.clear()
         return written
 
@@ -199,10 +219,8 @@ class PartitionedParquetWriter:
         """Remove every file this writer started; used when its task fails."""
         for open_file in self._open.values():
             for closeable in (open_file.writer, open_file.stream):
-                try:
+                with contextlib.suppress(Exception):
                     closeable.close()
-                except Exception:  # noqa: BLE001 - best effort, the task is already failing
-                    pass
         delete_files(self.filesystem, self.root, [f.relative_path for f in self._open.values()])
         self._open.clear()
 
@@ -210,10 +228,8 @@ class PartitionedParquetWriter:
 def delete_files(filesystem: pafs.FileSystem, root: str, relative_paths: list[str]) -> None:
     """Delete uncommitted files; missing ones are fine (nothing visible depends on them)."""
     for relative in relative_paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             filesystem.delete_file(f"{root}/{relative}")
-        except FileNotFoundError:
-            pass
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -226,5 +242,6 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         if not field_.nullable and table.column(field_.name).null_count:
             raise SchemaMismatchError(
                 f"column '{field_.name}' is declared NOT NULL but the data has "
-                f"{table.column(field_.name).null_count} null value(s); fill or filter them")
+                f"{table.column(field_.name).null_count} null value(s); fill or filter them"
+            )
     return table.cast(schema)

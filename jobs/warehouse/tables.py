@@ -9,10 +9,12 @@ through Spark's native `format("delta")` instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from deltalake import DeltaTable
+from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
@@ -26,10 +28,16 @@ from jobs.warehouse.delta_log import (
     open_table,
     storage_options_from_env,
 )
-from jobs.warehouse.errors import SchemaMismatchError, TableNotFoundError, UnsupportedTableError
+from jobs.warehouse.errors import (
+    PartitionViolationError,
+    SchemaMismatchError,
+    TableNotFoundError,
+    UnsupportedTableError,
+)
 from jobs.warehouse.files import hive_directory
 from jobs.warehouse.registry import TableSpec, table_spec
 
+_TASK_ERROR = re.compile(r"(SchemaMismatchError|PartitionViolationError): ([^\n]+)")
 # Reader features whose meaning a plain Parquet scan would silently ignore.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
 
@@ -74,8 +82,12 @@ class Warehouse:
 
     @classmethod
     def from_profile(cls, spark: SparkSession, profile: Profile) -> Warehouse:
-        return cls(spark, profile.warehouse_uri.rstrip("/"), dict(profile.storage_options_env),
-                   profile.delta_engine)
+        return cls(
+            spark,
+            profile.warehouse_uri.rstrip("/"),
+            dict(profile.storage_options_env),
+            profile.delta_engine,
+        )
 
     @property
     def storage_options(self) -> dict[str, str]:
@@ -89,7 +101,8 @@ class Warehouse:
         if table is None:
             raise TableNotFoundError(
                 f"table '{name}' does not exist at {self.uri(name)}; "
-                "run `campaigns seed` (inputs) or the job that produces it first")
+                "run `campaigns seed` (inputs) or the job that produces it first"
+            )
         return table
 
     def exists(self, name: str) -> bool:
@@ -137,8 +150,9 @@ class Warehouse:
         uri = self.uri(name)
         if self.engine == "delta-spark":
             return self._write_native(conformed, spec, mode, partitions, run)
-        table = ensure_table(uri, to_arrow_schema(spec.schema), spec.partition_by,
-                             self.storage_options)
+        table = ensure_table(
+            uri, to_arrow_schema(spec.schema), spec.partition_by, self.storage_options
+        )
         if run and already_committed(table, run.app_id, run.version):
             return WriteResult(name, table.version(), skipped=True)
         request = WriteRequest(
@@ -152,20 +166,33 @@ class Warehouse:
             commit_metadata=dict(metadata or {}),
         )
         before = table.version()
-        conformed.write.format(FORMAT_NAME).mode("append").option(
-            "write_request", request.to_json()).save()
+        try:
+            conformed.write.format(FORMAT_NAME).mode("append").option(
+                "write_request", request.to_json()
+            ).save()
+        except PythonException as error:
+            raise _typed_task_error(error) from error
         after = self.delta_table(name).version()
         return WriteResult(name, after, skipped=after == before)
 
-    def _write_native(self, df: DataFrame, spec: TableSpec, mode: WriteMode,
-                      partitions: dict[str, list[str | None]] | None,
-                      run: RunTag | None) -> WriteResult:
+    def _write_native(
+        self,
+        df: DataFrame,
+        spec: TableSpec,
+        mode: WriteMode,
+        partitions: dict[str, list[str | None]] | None,
+        run: RunTag | None,
+    ) -> WriteResult:
         writer = df.write.format("delta").partitionBy(*spec.partition_by)
         writer = writer.mode("append" if mode == "append" else "overwrite")
         if mode == "overwrite_partitions" and partitions:
-            writer = writer.option("replaceWhere", " and ".join(
-                f"{col} in ({', '.join(repr(v) for v in values)})"
-                for col, values in partitions.items()))
+            writer = writer.option(
+                "replaceWhere",
+                " and ".join(
+                    f"{col} in ({', '.join(repr(v) for v in values)})"
+                    for col, values in partitions.items()
+                ),
+            )
         if run:
             writer = writer.option("txnAppId", run.app_id).option("txnVersion", run.version)
         writer.save(self.uri(spec.name))
@@ -178,12 +205,29 @@ class Warehouse:
             return None
         return self.delta_table(name).transaction_version(app_id)
 
+    def last_commit_metadata(self, name: str) -> dict[str, object]:
+        """The newest commit's info, including custom metadata a job attached to it."""
+        if not self.exists(name):
+            return {}
+        history = self.delta_table(name).history(1)
+        return dict(history[0]) if history else {}
+
+    def rows_by_partition(self, name: str) -> dict[tuple[str | None, ...], int]:
+        """Row counts per partition, from the log's file statistics (no scan)."""
+        actions = pa.table(self.delta_table(name).get_add_actions(flatten=True)).to_pylist()
+        counts: dict[tuple[str | None, ...], int] = {}
+        for action in actions:
+            key = tuple(v for k, v in action.items() if k.startswith("partition."))
+            counts[key] = counts.get(key, 0) + int(action["num_records"] or 0)
+        return counts
+
     def summary(self, name: str) -> TableSummary:
         table = self.delta_table(name)
         actions = pa.table(table.get_add_actions(flatten=True))
         partition_columns = [c for c in actions.column_names if c.startswith("partition.")]
-        partitions = len({tuple(row.values())
-                          for row in actions.select(partition_columns).to_pylist()})
+        partitions = len(
+            {tuple(row.values()) for row in actions.select(partition_columns).to_pylist()}
+        )
         return TableSummary(
             table=name,
             uri=self.uri(name),
@@ -214,9 +258,20 @@ def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
             details.append(f"unexpected columns {extra}")
         details.extend(wrong)
         raise SchemaMismatchError(
-            f"cannot write to table '{spec.name}': " + "; ".join(details) +
-            ". Select and cast the columns to the schema declared in jobs/warehouse/registry.py.")
+            f"cannot write to table '{spec.name}': "
+            + "; ".join(details)
+            + ". Select and cast the columns to the schema declared in jobs/warehouse/registry.py."
+        )
     return df.select(*spec.column_names)
+
+
+def _typed_task_error(error: PythonException) -> Exception:
+    """A warehouse error raised inside a Spark task, re-raised as itself for the caller."""
+    found = _TASK_ERROR.search(str(error))
+    if not found:
+        return error
+    kind = {cls.__name__: cls for cls in (SchemaMismatchError, PartitionViolationError)}
+    return kind[found.group(1)](f"{found.group(2).strip()} (in a Spark task)")
 
 
 def _check_readable(table: DeltaTable, name: str) -> None:
@@ -225,11 +280,13 @@ def _check_readable(table: DeltaTable, name: str) -> None:
     if unsupported:
         raise UnsupportedTableError(
             f"table '{name}' uses Delta reader features {sorted(unsupported)} that a plain "
-            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`.")
+            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`."
+        )
 
 
-def _check_hive_layout(actions: list[dict[str, object]], partition_by: list[str],
-                       name: str) -> None:
+def _check_hive_layout(
+    actions: list[dict[str, object]], partition_by: list[str], name: str
+) -> None:
     """Spark recovers partition values from `col=value` folders; make sure they are there."""
     if not partition_by:
         return
@@ -239,10 +296,10 @@ def _check_hive_layout(actions: list[dict[str, object]], partition_by: list[str]
         if not str(action["path"]).startswith(expected + "/"):
             raise UnsupportedTableError(
                 f"table '{name}': file {action['path']} is not laid out as {expected}/..., so "
-                "its partition values cannot be recovered; read it with delta-spark.")
+                "its partition values cannot be recovered; read it with delta-spark."
+            )
 
 
 def _spark_path(uri: str) -> str:
     """Spark's Hadoop file systems call S3 `s3a`."""
     return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
-

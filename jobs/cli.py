@@ -1,0 +1,87 @@
+"""The `campaigns` command: one entry point, one subcommand per job or tool.
+
+Each subcommand delegates to a thin entry module (the same module spark-submit
+runs), so the CLI and a cluster submission execute identical code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from jobs import bench, seed_job
+from jobs.config import ConfigError, load_conf
+from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
+from jobs.summary import format_summary
+from jobs.warehouse import WarehouseError
+
+
+def _validate_config(args: argparse.Namespace) -> int:
+    conf = load_conf(args.conf, profile=args.profile)
+    emit(
+        f"configuration OK: {conf.root} ({len(conf.retailers)} retailers, "
+        f"{len(conf.campaigns)} campaigns, profile '{conf.profile.name}')"
+    )
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    with spark_job(args, app_name="campaigns-summary") as job:
+        emit(format_summary(job.warehouse))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The main job end to end on the embedded default: seed, then summarize."""
+    return seed_job.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="campaigns",
+        description="Multi-tenant lifecycle marketing pipeline (Spark, Flink, Delta Lake).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        help_text: str,
+        add: Callable[[argparse.ArgumentParser], None] = add_common_arguments,
+    ) -> None:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        add(sub)
+        sub.set_defaults(handler=handler)
+
+    command(
+        "demo",
+        _demo,
+        "run the pipeline end to end on the embedded local default",
+        seed_job.add_arguments,
+    )
+    command(
+        "seed",
+        seed_job.run,
+        "generate the synthetic warehouse (customers, orders, consents)",
+        seed_job.add_arguments,
+    )
+    command("summary", _summary, "print every warehouse table's version, rows and size")
+    command("validate-config", _validate_config, "validate the whole conf/ tree")
+    command("bench", bench.run, "run a benchmark and print its figures", bench.add_arguments)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+        return result
+    except (ConfigError, WarehouseError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""What every job entry module shares: common flags, config, session, warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import Conf, load_conf
+from jobs.warehouse import Warehouse, build_spark
+
+
+@dataclass(frozen=True)
+class JobContext:
+    conf: Conf
+    spark: SparkSession
+    warehouse: Warehouse
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--conf",
+        type=Path,
+        default=None,
+        help="configuration folder (default: $CAMPAIGNS_CONF or ./conf)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="environment profile in conf/profiles (default: $CAMPAIGNS_PROFILE or local)",
+    )
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextmanager
+def spark_job(args: argparse.Namespace, *, app_name: str) -> Iterator[JobContext]:
+    """Validate configuration first (nothing starts on a bad conf/), then start Spark."""
+    conf = load_conf(args.conf, profile=args.profile)
+    spark = build_spark(conf.profile, app_name=app_name)
+    try:
+        yield JobContext(conf, spark, Warehouse.from_profile(spark, conf.profile))
+    finally:
+        spark.stop()
+
+
+def emit(text: str) -> None:
+    """Job output for the operator (reports, summaries) goes to standard output."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

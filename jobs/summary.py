@@ -1,0 +1,47 @@
+"""Plain-text reports of the warehouse for operators (the CLI prints them)."""
+
+from __future__ import annotations
+
+from jobs.synthetic.seed import SeedReport
+from jobs.warehouse import INPUT_TABLES, TABLES, Warehouse
+
+_PER_RETAILER_SHOWN = 5
+
+
+def format_seed_report(report: SeedReport) -> str:
+    verb = "already seeded (nothing written)" if report.skipped else "seeded"
+    rows = ", ".join(f"{name} {count:,}" for name, count in report.rows.items())
+    return (
+        f"warehouse {verb}: {report.retailers} retailers; {rows}; "
+        f"fingerprint {report.fingerprint}; {report.seconds:.1f} s"
+    )
+
+
+def format_summary(warehouse: Warehouse) -> str:
+    """Every existing table (version, rows, files, size) and the largest retailers' rows."""
+    lines = [
+        f"Warehouse at {warehouse.root_uri}",
+        "",
+        f"{'table':<18}{'version':>8}{'rows':>14}{'files':>8}{'partitions':>12}{'MiB':>9}",
+    ]
+    for name in TABLES:
+        if not warehouse.exists(name):
+            continue
+        s = warehouse.summary(name)
+        lines.append(
+            f"{s.table:<18}{s.version:>8}{s.rows:>14,}{s.files:>8}{s.partitions:>12}"
+            f"{s.size_bytes / 2**20:>9.1f}"
+        )
+    present = [name for name in INPUT_TABLES if warehouse.exists(name)]
+    if not present:
+        return "\n".join([*lines, "(no tables yet: run `campaigns seed`)"])
+    per_table = {name: warehouse.rows_by_partition(name) for name in present}
+    retailers = sorted(per_table[present[0]], key=lambda k: -per_table[present[0]][k])
+    lines += ["", f"{'retailer':<18}" + "".join(f"{name:>14}" for name in present)]
+    for key in retailers[:_PER_RETAILER_SHOWN]:
+        lines.append(
+            f"{key[0]!s:<18}" + "".join(f"{per_table[n].get(key, 0):>14,}" for n in present)
+        )
+    if len(retailers) > _PER_RETAILER_SHOWN:
+        lines.append(f"... and {len(retailers) - _PER_RETAILER_SHOWN} more retailers")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The synthetic commerce warehouse the embedded default and the benchmarks run on."""

@@ -1,0 +1,152 @@
+"""Configuration validation: every bad file is named with its field and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.config import ConfigError, load_conf
+from tests.conftest import REPO_CONF
+
+
+def edit_yaml(path: Path, change: dict[str, object], *, drop: tuple[str, ...] = ()) -> None:
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    for key in drop:
+        data.pop(key)
+    path.write_text(yaml.safe_dump(data))
+
+
+def problems_of(conf_dir: Path) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_conf(conf_dir)
+    return [str(problem) for problem in error.value.problems]
+
+
+def test_repository_configuration_is_valid() -> None:
+    conf = load_conf(REPO_CONF)
+
+    assert set(conf.retailers) == {"fresh-mart", "green-grocer", "maple-market"}
+    assert conf.retailer("fresh-mart").sending_identity(conf.platform.sending_domain) == (
+        "freshmart@mail.campaigns.example"
+    )
+    assert conf.campaign("fresh-mart-winback").variants[1].offer is not None
+    assert conf.profile.name == "local"
+    assert conf.profile.warehouse_uri.endswith("var/warehouse")
+
+
+def test_missing_field_names_file_and_field(conf_dir: Path) -> None:
+    edit_yaml(conf_dir / "retailers" / "green-grocer.yaml", {}, drop=("rate_limit",))
+
+    problems = problems_of(conf_dir)
+
+    assert problems == [
+        f"{conf_dir / 'retailers' / 'green-grocer.yaml'}: rate_limit: Field required"
+    ]
+
+
+def test_wrong_type_names_the_nested_field(conf_dir: Path) -> None:
+    edit_yaml(
+        conf_dir / "retailers" / "fresh-mart.yaml",
+        {"rate_limit": {"requests_per_second": "fast", "burst": 5}},
+    )
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "fresh-mart.yaml: rate_limit.requests_per_second:" in problem
+    assert "valid number" in problem
+
+
+def test_unknown_retailer_in_a_campaign(conf_dir: Path) -> None:
+    edit_yaml(conf_dir / "campaigns" / "fresh-mart-winback.yaml", {"retailer_id": "fresh-mrt"})
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "fresh-mart-winback.yaml: retailer_id: unknown retailer 'fresh-mrt'" in problem
+
+
+def test_channel_not_enabled_for_the_retailer(conf_dir: Path) -> None:
+    edit_yaml(
+        conf_dir / "campaigns" / "maple-market-weekly-deals.yaml",
+        {"channels": ["email", "push"], "templates": {"email": "a", "push": "b"}},
+    )
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "maple-market-weekly-deals.yaml: channels: channel(s) ['push']" in problem
+
+
+def test_unknown_keys_and_bad_variants_are_all_reported(conf_dir: Path) -> None:
+    edit_yaml(
+        conf_dir / "campaigns" / "green-grocer-welcome.yaml",
+        {"audiance": [], "variants": [{"variant_id": "a", "weight": 0}]},
+    )
+
+    problems = problems_of(conf_dir)
+
+    assert any("audiance: Extra inputs are not permitted" in p for p in problems)
+    assert any("variants.0.weight: Input should be greater than 0" in p for p in problems)
+
+
+def test_offer_needs_its_value(conf_dir: Path) -> None:
+    edit_yaml(
+        conf_dir / "campaigns" / "maple-market-weekly-deals.yaml",
+        {"variants": [{"variant_id": "a", "weight": 1, "offer": {"kind": "amount_off"}}]},
+    )
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "variants.0.offer" in problem and "needs 'amount_cents'" in problem
+
+
+def test_invalid_yaml_names_the_line(conf_dir: Path) -> None:
+    (conf_dir / "retailers" / "broken.yaml").write_text("retailer_id: x\nbrand: [unclosed\n")
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "broken.yaml: line 3" in problem and "not valid YAML" in problem
+
+
+def test_two_retailers_cannot_share_a_workspace(conf_dir: Path) -> None:
+    edit_yaml(
+        conf_dir / "retailers" / "maple-market.yaml",
+        {
+            "workspace": {
+                "workspace_id": "ws-freshmart",
+                "base_url": "http://127.0.0.1:1",
+                "api_key_env": "X_KEY",
+            }
+        },
+    )
+
+    (problem,) = problems_of(conf_dir)
+
+    assert "workspace.workspace_id: workspace 'ws-freshmart' already belongs to" in problem
+
+
+def test_configuration_holds_variable_names_not_secrets() -> None:
+    conf = load_conf(REPO_CONF)
+
+    for retailer in conf.retailers.values():
+        assert retailer.workspace.api_key_env.isupper()
+    assert "api_key:" not in "".join(p.read_text() for p in REPO_CONF.rglob("*.yaml"))
+
+
+def test_warehouse_uri_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNS_WAREHOUSE_URI", "s3://bucket/wh")
+
+    assert load_conf(REPO_CONF, profile="cluster").profile.warehouse_uri == "s3://bucket/wh"
+
+
+def test_unknown_profile_is_reported(conf_dir: Path) -> None:
+    (problem,) = problems_of_profile(conf_dir, "staging")
+
+    assert "profiles/staging.yaml: file is missing" in problem
+
+
+def problems_of_profile(conf_dir: Path, profile: str) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_conf(conf_dir, profile=profile)
+    return [str(problem) for problem in error.value.problems]

@@ -1,0 +1,43 @@
+"""Shared fixtures: one Spark session for the whole run, a fresh warehouse per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.config.models import Profile, SparkSettings
+from jobs.warehouse import Warehouse, build_spark
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_CONF = REPO_ROOT / "conf"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    profile = Profile(
+        name="test",
+        warehouse_uri=str(tmp_path_factory.mktemp("unused-warehouse")),
+        spark=SparkSettings(master="local[2]", shuffle_partitions=2, driver_memory="2g"),
+    )
+    session = build_spark(profile, app_name="campaigns-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def warehouse(spark: SparkSession, tmp_path: Path) -> Warehouse:
+    return Warehouse(spark, str(tmp_path / "warehouse"))
+
+
+@pytest.fixture
+def conf_dir(tmp_path: Path) -> Path:
+    """A writable copy of the repository's conf/ that a test may break."""
+    target = tmp_path / "conf"
+    shutil.copytree(REPO_CONF, target)
+    return target
