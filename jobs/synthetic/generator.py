@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from jobs.synthetic.random import chance, pick, standard_normal, uniform
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CATEGORIES = [
     "produce",
     "dairy",

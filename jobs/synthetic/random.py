@@ -12,13 +12,12 @@ import math
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-_MANTISSA = 1 << 53
+from jobs.hashing import unit_interval
 
 
 def uniform(seed: int, salt: str, *keys: Column) -> Column:
     """A draw in [0, 1) fixed by the seed, the salt and the row keys."""
-    hashed = F.xxhash64(F.lit(seed), F.lit(salt), *keys)
-    return F.pmod(hashed, F.lit(_MANTISSA)).cast("double") / float(_MANTISSA)
+    return unit_interval(f"{seed}:{salt}", *keys)
 
 
 def standard_normal(seed: int, salt: str, *keys: Column) -> Column:

@@ -43,8 +43,8 @@ class WriteRequest:
     mode: WriteMode
     partition_by: tuple[str, ...] = ()
     partitions: dict[str, list[str | None]] | None = None
-    app_id: str | None = None
-    app_version: int | None = None
+    # (app_id, run version) pairs recorded as Delta txn actions in the same commit
+    transactions: list[tuple[str, int]] = field(default_factory=list)
     storage_options_env: dict[str, str] = field(default_factory=dict)
     commit_metadata: dict[str, str] = field(default_factory=dict)
     # every file of this write is named part-<write_id>-..., so an abort can find them all
@@ -57,6 +57,7 @@ class WriteRequest:
     def from_json(cls, text: str) -> WriteRequest:
         data = json.loads(text)
         data["partition_by"] = tuple(data["partition_by"])
+        data["transactions"] = [tuple(pair) for pair in data["transactions"]]
         return cls(**data)
 
     @property
@@ -101,12 +102,15 @@ def ensure_table(
     return table
 
 
-def already_committed(table: DeltaTable, app_id: str | None, app_version: int | None) -> bool:
+def already_committed(table: DeltaTable, app_id: str, app_version: int) -> bool:
     """True when this application already committed this run version (or a later one)."""
-    if app_id is None or app_version is None:
-        return False
     committed = table.transaction_version(app_id)
     return committed is not None and committed >= app_version
+
+
+def committed_transactions(table: DeltaTable, transactions: list[tuple[str, int]]) -> int:
+    """How many of the (app_id, version) pairs the table has already committed."""
+    return sum(already_committed(table, app_id, version) for app_id, version in transactions)
 
 
 def commit_files(request: WriteRequest, files: list[WrittenFile]) -> None:
@@ -120,20 +124,24 @@ def commit_files(request: WriteRequest, files: list[WrittenFile]) -> None:
     table = open_table(request.table_uri, storage_options)
     if table is None:
         raise WarehouseError(f"no Delta table at {request.table_uri}; it must exist before a write")
-    if already_committed(table, request.app_id, request.app_version):
+    done = committed_transactions(table, request.transactions)
+    if request.transactions and done == len(request.transactions):
         discard_files(request, files)
         return
+    if done:
+        discard_files(request, files)
+        raise WarehouseError(
+            f"{done} of the {len(request.transactions)} runs in this write were committed to "
+            f"{request.table_uri} by another writer meanwhile; nothing was written. Rerun: "
+            "the committed runs will be skipped."
+        )
     actions: list[AddAction | RemoveAction] = [
         AddAction(f.path, f.size, f.partition_values, f.modification_time, True, f.stats)
         for f in files
     ]
-    transactions = (
-        [Transaction(request.app_id, request.app_version)]
-        if request.app_id is not None and request.app_version is not None
-        else None
-    )
+    transactions = [Transaction(app_id, version) for app_id, version in request.transactions]
     properties = CommitProperties(
-        custom_metadata=dict(request.commit_metadata) or None, app_transactions=transactions
+        custom_metadata=dict(request.commit_metadata) or None, app_transactions=transactions or None
     )
     table.create_write_transaction(
         actions,

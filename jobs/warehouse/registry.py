@@ -32,7 +32,9 @@ def _schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
 
 
 _STRING, _LONG, _INT = T.StringType(), T.LongType(), T.IntegerType()
-_TS, _BOOL = T.TimestampType(), T.BooleanType()
+_TS, _BOOL, _DOUBLE = T.TimestampType(), T.BooleanType(), T.DoubleType()
+_STRING_MAP = T.MapType(T.StringType(), T.StringType(), True)
+_COUNT_MAP = T.MapType(T.StringType(), T.LongType(), True)
 
 CUSTOMERS = TableSpec(
     name="customers",
@@ -82,7 +84,74 @@ CONSENTS = TableSpec(
     description="Marketing consent per customer and channel (email, push).",
 )
 
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (CUSTOMERS, ORDERS, CONSENTS)}
+CAMPAIGN_EVENTS = TableSpec(
+    name="campaign_events",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("run_id", _STRING, False),
+        ("campaign_id", _STRING, False),
+        ("message_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("address", _STRING, True),
+        ("variant_id", _STRING, False),
+        ("is_holdout", _BOOL, False),
+        ("template_id", _STRING, True),
+        ("offer_kind", _STRING, True),
+        ("offer_percent", _DOUBLE, True),
+        ("offer_amount_cents", _LONG, True),
+        ("offer_min_basket_cents", _LONG, True),
+        ("offer_expires_at", _TS, True),
+        ("promo_code", _STRING, True),
+        ("variables", _STRING_MAP, True),
+        ("created_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description="The event stream: one row per (campaign run, customer, channel). Holdout rows "
+    "are recorded (is_holdout) and never sent. Delta versions are the stream's offsets.",
+)
+
+CAMPAIGN_RUNS = TableSpec(
+    name="campaign_runs",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("run_id", _STRING, False),
+        ("campaign_id", _STRING, False),
+        ("as_of", _TS, False),
+        ("started_at", _TS, False),
+        ("finished_at", _TS, False),
+        ("audience_customers", _LONG, False),
+        ("audience_size", _LONG, False),
+        ("suppressed_by_reason", _COUNT_MAP, False),
+        ("holdout_size", _LONG, False),
+        ("events_written", _LONG, False),
+    ),
+    partition_by=("retailer_id",),
+    description="One row per campaign run: audience (customer x channel), suppressions by "
+    "reason, holdout and events; events_written = audience_size - sum(suppressed).",
+)
+
+DELIVERY_EVENTS = TableSpec(
+    name="delivery_events",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("event_id", _STRING, False),
+        ("message_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("event_type", _STRING, False),
+        ("occurred_at", _TS, False),
+        ("ingested_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description="Provider delivery and engagement events (delivered, bounced_soft, "
+    "bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated by event_id.",
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (CUSTOMERS, ORDERS, CONSENTS, CAMPAIGN_EVENTS, CAMPAIGN_RUNS, DELIVERY_EVENTS)
+}
 INPUT_TABLES = ("customers", "orders", "consents")
 
 

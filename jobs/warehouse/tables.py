@@ -10,12 +10,14 @@ through Spark's native `format("delta")` instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from deltalake import DeltaTable
 from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from jobs.config.models import Profile
@@ -23,7 +25,7 @@ from jobs.warehouse.datasource import FORMAT_NAME
 from jobs.warehouse.delta_log import (
     WriteMode,
     WriteRequest,
-    already_committed,
+    committed_transactions,
     ensure_table,
     open_table,
     storage_options_from_env,
@@ -33,6 +35,7 @@ from jobs.warehouse.errors import (
     SchemaMismatchError,
     TableNotFoundError,
     UnsupportedTableError,
+    WarehouseError,
 )
 from jobs.warehouse.files import hive_directory
 from jobs.warehouse.registry import TableSpec, table_spec
@@ -108,19 +111,46 @@ class Warehouse:
     def exists(self, name: str) -> bool:
         return open_table(self.uri(name), self.storage_options) is not None
 
-    def read(self, name: str, *, version: int | None = None) -> DataFrame:
-        """The table's snapshot (current, or at `version`) as a DataFrame."""
+    def read(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        partitions: dict[str, list[str]] | None = None,
+    ) -> DataFrame:
+        """The table's snapshot (current, or at `version`) as a DataFrame.
+
+        `partitions` ({column: values}) prunes files from the log before Spark
+        sees them: a job for ten retailers never lists the other 340.
+        """
         if self.engine == "delta-spark":
             reader = self.spark.read.format("delta")
             if version is not None:
                 reader = reader.option("versionAsOf", version)
-            return reader.load(self.uri(name))
-        return self._read_snapshot(self.delta_table(name, version=version), name)
+            df = reader.load(self.uri(name))
+            for column, values in (partitions or {}).items():
+                df = df.filter(F.col(column).isin(values))
+            return df
+        return self._read_snapshot(self.delta_table(name, version=version), name, partitions)
 
-    def _read_snapshot(self, table: DeltaTable, name: str) -> DataFrame:
+    def read_or_empty(
+        self, name: str, *, partitions: dict[str, list[str]] | None = None
+    ) -> DataFrame:
+        """The table, or an empty DataFrame of its declared schema before it first exists."""
+        if self.exists(name):
+            return self.read(name, partitions=partitions)
+        return self.spark.createDataFrame([], table_spec(name).schema)
+
+    def _read_snapshot(
+        self, table: DeltaTable, name: str, partitions: dict[str, list[str]] | None
+    ) -> DataFrame:
         schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
         _check_readable(table, name)
-        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        actions = [
+            action
+            for action in pa.table(table.get_add_actions(flatten=True)).to_pylist()
+            if all(action.get(f"partition.{c}") in v for c, v in (partitions or {}).items())
+        ]
         if not actions:
             return self.spark.createDataFrame([], schema)
         partition_by = table.metadata().partition_columns
@@ -141,27 +171,32 @@ class Warehouse:
         *,
         mode: WriteMode = "append",
         partitions: dict[str, list[str | None]] | None = None,
-        run: RunTag | None = None,
+        run: RunTag | Sequence[RunTag] | None = None,
         metadata: dict[str, str] | None = None,
     ) -> WriteResult:
-        """Write `df` to table `name` atomically; a repeated `run` writes nothing."""
+        """Write `df` to table `name` atomically; a repeated `run` writes nothing.
+
+        Several run tags may share one commit (one launch of many campaigns);
+        the write is skipped when all of them were committed before.
+        """
         spec = table_spec(name)
         conformed = conform_to_spec(df, spec)
         uri = self.uri(name)
+        runs = [run] if isinstance(run, RunTag) else list(run or [])
         if self.engine == "delta-spark":
-            return self._write_native(conformed, spec, mode, partitions, run)
+            return self._write_native(conformed, spec, mode, partitions, runs)
         table = ensure_table(
             uri, to_arrow_schema(spec.schema), spec.partition_by, self.storage_options
         )
-        if run and already_committed(table, run.app_id, run.version):
+        transactions = [(tag.app_id, tag.version) for tag in runs]
+        if transactions and committed_transactions(table, transactions) == len(transactions):
             return WriteResult(name, table.version(), skipped=True)
         request = WriteRequest(
             table_uri=uri,
             mode=mode,
             partition_by=spec.partition_by,
             partitions=partitions,
-            app_id=run.app_id if run else None,
-            app_version=run.version if run else None,
+            transactions=transactions,
             storage_options_env=self.storage_options_env,
             commit_metadata=dict(metadata or {}),
         )
@@ -181,7 +216,7 @@ class Warehouse:
         spec: TableSpec,
         mode: WriteMode,
         partitions: dict[str, list[str | None]] | None,
-        run: RunTag | None,
+        runs: list[RunTag],
     ) -> WriteResult:
         writer = df.write.format("delta").partitionBy(*spec.partition_by)
         writer = writer.mode("append" if mode == "append" else "overwrite")
@@ -193,8 +228,11 @@ class Warehouse:
                     for col, values in partitions.items()
                 ),
             )
-        if run:
-            writer = writer.option("txnAppId", run.app_id).option("txnVersion", run.version)
+        if len(runs) > 1:
+            raise WarehouseError("delta-spark records one txn per write; write runs separately")
+        if runs:
+            writer = writer.option("txnAppId", runs[0].app_id)
+            writer = writer.option("txnVersion", runs[0].version)
         writer.save(self.uri(spec.name))
         version = self.delta_table(spec.name).version()
         return WriteResult(spec.name, version, skipped=False)

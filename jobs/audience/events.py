@@ -1,0 +1,119 @@
+"""The engine's output: campaign_events rows and the run statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.audience.columns import dispatch, is_campaign
+from jobs.config.models import CampaignConfig
+from jobs.hashing import hex_digest
+from jobs.warehouse import table_spec
+
+# Customer variables handed to templates; defaults and overrides are merged at delivery.
+CUSTOMER_VARIABLES = {
+    "first_name": F.col("first_name"),
+    "last_name": F.col("last_name"),
+    "locale": F.col("locale"),
+    "favourite_category": F.col("favourite_category"),
+    "days_since_last_order": F.col("days_since_last_order").cast("string"),
+    "lifetime_orders": F.col("lifetime_orders").cast("string"),
+}
+
+
+def message_id_column() -> Column:
+    """Deterministic per (run, retailer, customer, channel): the provider's idempotency key."""
+    return hex_digest(F.col("run_id"), F.col("retailer_id"), F.col("customer_id"), F.col("channel"))
+
+
+def template_column(campaigns: Sequence[CampaignConfig]) -> Column:
+    """The variant's template for the channel, else the campaign's; none for the holdout."""
+    cases = []
+    for campaign in campaigns:
+        for variant in campaign.variants:
+            for channel in campaign.channels:
+                template = variant.templates.get(channel, campaign.templates[channel])
+                cases.append(
+                    (
+                        is_campaign(campaign.campaign_id)
+                        & (F.col("variant_id") == F.lit(variant.variant_id))
+                        & (F.col("channel") == F.lit(channel)),
+                        F.lit(template),
+                    )
+                )
+    return dispatch(cases, F.lit(None).cast("string"))
+
+
+def to_campaign_events(
+    eligible_df: DataFrame, campaigns: Sequence[CampaignConfig], *, created_at: datetime
+) -> DataFrame:
+    """Rows in the exact shape of `campaign_events` (the select is the schema contract)."""
+    variables = F.create_map(
+        *[part for name, value in CUSTOMER_VARIABLES.items() for part in (F.lit(name), value)]
+    )
+    return (
+        eligible_df.withColumn("message_id", message_id_column())
+        .withColumn("template_id", F.when(~F.col("is_holdout"), template_column(campaigns)))
+        .withColumn("variables", variables)
+        .withColumn("created_at", F.lit(created_at))
+        .select(*table_spec("campaign_events").column_names)
+    )
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What one campaign run did; becomes its `campaign_runs` row."""
+
+    retailer_id: str
+    campaign_id: str
+    run_id: str
+    audience_customers: int
+    audience_size: int
+    suppressed_by_reason: dict[str, int]
+    holdout_size: int
+    events: int
+
+
+def run_statistics(decided_df: DataFrame) -> list[RunStats]:
+    """Counts per run from candidates that carry `suppression_reason` and `is_holdout`.
+
+    `audience_size` counts (customer, channel) candidates; every candidate is
+    either suppressed for exactly one reason or an event (holdout included).
+    """
+    run_keys = ["retailer_id", "campaign_id", "run_id"]
+    counts = decided_df.groupBy(*run_keys, "suppression_reason", "is_holdout").count().collect()
+    customers = {
+        tuple(row[k] for k in run_keys): row["customers"]
+        for row in decided_df.groupBy(*run_keys)
+        .agg(F.countDistinct("customer_id").alias("customers"))
+        .collect()
+    }
+    stats: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in counts:
+        key = tuple(row[k] for k in run_keys)
+        entry = stats.setdefault(key, {"size": 0, "suppressed": {}, "holdout": 0, "events": 0})
+        entry["size"] += row["count"]
+        reason = row["suppression_reason"]
+        if reason is not None:
+            entry["suppressed"][reason] = entry["suppressed"].get(reason, 0) + row["count"]
+        else:
+            entry["events"] += row["count"]
+            entry["holdout"] += row["count"] if row["is_holdout"] else 0
+    return [
+        RunStats(
+            retailer_id=key[0],
+            campaign_id=key[1],
+            run_id=key[2],
+            audience_customers=customers[key],
+            audience_size=entry["size"],
+            suppressed_by_reason=entry["suppressed"],
+            holdout_size=entry["holdout"],
+            events=entry["events"],
+        )
+        for key, entry in sorted(stats.items())
+    ]

@@ -1,0 +1,262 @@
+"""A campaign launch from warehouse tables to the event stream.
+
+`decide` and `plan_events` are pure DataFrame transformations; `launch`
+adds the I/O around them: read the inputs of the launched retailers only,
+gate on data quality, write the events in one idempotent commit, then the run
+rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.audience.events import RunStats, run_statistics, to_campaign_events
+from jobs.audience.features import FeatureWindows, with_customer_features
+from jobs.audience.offers import with_offer
+from jobs.audience.rules import campaign_audience_column
+from jobs.audience.suppression import with_channel_candidates, with_suppression_reason
+from jobs.audience.variants import with_variant
+from jobs.config.models import CampaignConfig, RetailerConfig
+from jobs.quality.checks import DataQualityError, QualityGate, QualityReport
+from jobs.quality.suites import check_events, check_inputs
+from jobs.warehouse import RunTag, Warehouse, table_spec
+
+log = logging.getLogger(__name__)
+RUN_STATS_KEY = "campaign_runs"
+
+
+@dataclass(frozen=True)
+class CampaignLaunch:
+    campaign: CampaignConfig
+    retailer: RetailerConfig
+    run_id: str
+
+    @property
+    def run_tag(self) -> RunTag:
+        return run_tag(self.run_id)
+
+
+def run_tag(run_id: str) -> RunTag:
+    """Each run id is its own application in the Delta log, committed once per table."""
+    return RunTag(app_id=f"campaigns-engine:{run_id}", version=1)
+
+
+@dataclass(frozen=True)
+class LaunchInputs:
+    customers_df: DataFrame
+    orders_df: DataFrame
+    consents_df: DataFrame
+    history_df: DataFrame
+    delivery_events_df: DataFrame
+
+
+@dataclass(frozen=True)
+class LaunchReport:
+    launched: list[RunStats]
+    already_launched: list[str]
+
+
+def default_run_id(campaign_id: str, as_of: datetime) -> str:
+    """One run per campaign and logical day, so a scheduler's retry is the same run."""
+    return f"{campaign_id}-{as_of:%Y%m%d}"
+
+
+def launches_df(spark: SparkSession, launches: Sequence[CampaignLaunch]) -> DataFrame:
+    rows = [
+        (
+            launch_.retailer.retailer_id,
+            launch_.campaign.campaign_id,
+            launch_.run_id,
+            list(launch_.campaign.channels),
+            launch_.retailer.frequency_cap.max_messages,
+            launch_.retailer.frequency_cap.window_days,
+        )
+        for launch_ in launches
+    ]
+    return spark.createDataFrame(
+        rows,
+        "retailer_id string, campaign_id string, run_id string, channels array<string>, "
+        "frequency_max int, frequency_window_days int",
+    )
+
+
+def decide(
+    inputs: LaunchInputs, launches: Sequence[CampaignLaunch], *, as_of: datetime
+) -> DataFrame:
+    """Every (campaign, customer, channel) in an audience, with its suppression reason
+    (null when it goes out) and its variant."""
+    campaigns = [launch_.campaign for launch_ in launches]
+    features_df = with_customer_features(
+        inputs.customers_df,
+        inputs.orders_df,
+        as_of=as_of,
+        windows=FeatureWindows.for_campaigns(campaigns),
+    )
+    audience_df = features_df.join(
+        F.broadcast(launches_df(features_df.sparkSession, launches)),
+        on="retailer_id",
+        how="inner",
+    ).filter(campaign_audience_column(campaigns))
+    return (
+        with_channel_candidates(audience_df)
+        .transform(
+            lambda df: with_suppression_reason(
+                df,
+                consents_df=inputs.consents_df,
+                history_df=inputs.history_df,
+                delivery_events_df=inputs.delivery_events_df,
+                as_of=as_of,
+            )
+        )
+        .transform(lambda df: with_variant(df, campaigns))
+    )
+
+
+def plan_events(
+    decided_df: DataFrame,
+    launches: Sequence[CampaignLaunch],
+    *,
+    as_of: datetime,
+    created_at: datetime,
+    promo_secret: bytes | None,
+) -> DataFrame:
+    """The campaign_events rows: eligible candidates with offers and promo codes."""
+    campaigns = [launch_.campaign for launch_ in launches]
+    return (
+        decided_df.filter(F.col("suppression_reason").isNull())
+        .transform(lambda df: with_offer(df, campaigns, as_of=as_of, promo_secret=promo_secret))
+        .transform(lambda df: to_campaign_events(df, campaigns, created_at=created_at))
+    )
+
+
+def read_inputs(warehouse: Warehouse, retailer_ids: list[str]) -> LaunchInputs:
+    """Only the launched retailers' partitions are read: tenants never mix, and it is faster."""
+    only = {"retailer_id": retailer_ids}
+    return LaunchInputs(
+        customers_df=warehouse.read("customers", partitions=only),
+        orders_df=warehouse.read("orders", partitions=only),
+        consents_df=warehouse.read("consents", partitions=only),
+        history_df=warehouse.read_or_empty("campaign_events", partitions=only),
+        delivery_events_df=warehouse.read_or_empty("delivery_events", partitions=only),
+    )
+
+
+def launch(
+    warehouse: Warehouse,
+    launches: Sequence[CampaignLaunch],
+    *,
+    as_of: datetime,
+    promo_secret: bytes | None,
+    gate: QualityGate | None,
+) -> LaunchReport:
+    """Launch campaigns in one Spark job and one Delta commit; launched runs are skipped."""
+    pending = [launch_ for launch_ in launches if not _events_committed(warehouse, launch_)]
+    done = [launch_.run_id for launch_ in launches if launch_ not in pending]
+    _complete_run_rows(warehouse, done)
+    if not pending:
+        return LaunchReport([], done)
+    started_at = datetime.now(UTC)
+    retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
+    inputs = read_inputs(warehouse, retailer_ids)
+    if gate is not None:
+        _require(
+            check_inputs(
+                gate,
+                customers_df=inputs.customers_df,
+                orders_df=inputs.orders_df,
+                consents_df=inputs.consents_df,
+                known_retailers=retailer_ids,
+            ),
+            "launch",
+        )
+    decided_df = decide(inputs, pending, as_of=as_of).cache()
+    events_df = plan_events(
+        decided_df, pending, as_of=as_of, created_at=started_at, promo_secret=promo_secret
+    ).cache()
+    if gate is not None:
+        _require(check_events(gate, events_df, [launch_.campaign for launch_ in pending]), "launch")
+    stats = run_statistics(decided_df)
+    runs_json = json.dumps([asdict(s) for s in stats])
+    warehouse.write(
+        events_df,
+        "campaign_events",
+        run=[launch_.run_tag for launch_ in pending],
+        metadata={
+            "job": "campaigns-engine",
+            RUN_STATS_KEY: runs_json,
+            "as_of": as_of.isoformat(),
+            "started_at": started_at.isoformat(),
+        },
+    )
+    _write_run_rows(warehouse, stats, as_of=as_of, started_at=started_at)
+    decided_df.unpersist()
+    events_df.unpersist()
+    return LaunchReport(stats, done)
+
+
+def _events_committed(warehouse: Warehouse, launch_: CampaignLaunch) -> bool:
+    tag = launch_.run_tag
+    return (warehouse.last_run_version("campaign_events", tag.app_id) or 0) >= tag.version
+
+
+def _require(report: QualityReport, stage: str) -> None:
+    log.info(report.render())
+    if not report.passed:
+        raise DataQualityError(report, stage)
+
+
+def _write_run_rows(
+    warehouse: Warehouse, stats: Sequence[RunStats], *, as_of: datetime, started_at: datetime
+) -> None:
+    finished_at = datetime.now(UTC)
+    rows = [
+        (
+            s.retailer_id,
+            s.run_id,
+            s.campaign_id,
+            as_of,
+            started_at,
+            finished_at,
+            s.audience_customers,
+            s.audience_size,
+            s.suppressed_by_reason,
+            s.holdout_size,
+            s.events,
+        )
+        for s in stats
+    ]
+    runs_df = warehouse.spark.createDataFrame(rows, table_spec("campaign_runs").schema)
+    warehouse.write(
+        runs_df,
+        "campaign_runs",
+        run=[run_tag(s.run_id) for s in stats],
+        metadata={"job": "campaigns-engine"},
+    )
+
+
+def _complete_run_rows(warehouse: Warehouse, run_ids: list[str]) -> None:
+    """Recover `campaign_runs` rows for runs whose events were committed but whose row was
+    not (a crash between the two commits), from the statistics kept in the events commit."""
+    missing = [
+        r for r in run_ids if warehouse.last_run_version("campaign_runs", run_tag(r).app_id) is None
+    ]
+    if not missing:
+        return
+    for commit in warehouse.delta_table("campaign_events").history():
+        stats = [RunStats(**s) for s in json.loads(str(commit.get(RUN_STATS_KEY, "[]")))]
+        recovered = [s for s in stats if s.run_id in missing]
+        if recovered:
+            log.warning("recovering campaign_runs rows for %s", [s.run_id for s in recovered])
+            _write_run_rows(
+                warehouse,
+                recovered,
+                as_of=datetime.fromisoformat(str(commit["as_of"])),
+                started_at=datetime.fromisoformat(str(commit["started_at"])),
+            )

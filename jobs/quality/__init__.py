@@ -1,0 +1,1 @@
+"""Data quality gates (Great Expectations) that stop a job before it writes."""
