@@ -10,10 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from jobs import bench, seed_job
+from jobs import bench, launch_job, seed_job
 from jobs.config import ConfigError, load_conf
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
 from jobs.summary import format_summary
+from jobs.quality.checks import DataQualityError
 from jobs.warehouse import WarehouseError
 
 
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "generate the synthetic warehouse (customers, orders, consents)",
         seed_job.add_arguments,
     )
+    command(
+        "launch",
+        launch_job.run,
+        "launch campaigns: evaluate audiences and write campaign_events",
+        launch_job.add_arguments,
+    )
     command("summary", _summary, "print every warehouse table's version, rows and size")
     command("validate-config", _validate_config, "validate the whole conf/ tree")
     command("bench", bench.run, "run a benchmark and print its figures", bench.add_arguments)
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
         return result
-    except (ConfigError, WarehouseError) as error:
+    except (ConfigError, WarehouseError, DataQualityError) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
 

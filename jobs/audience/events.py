@@ -16,14 +16,21 @@ from jobs.hashing import hex_digest
 from jobs.warehouse import table_spec
 
 # Customer variables handed to templates; defaults and overrides are merged at delivery.
-CUSTOMER_VARIABLES = {
-    "first_name": F.col("first_name"),
-    "last_name": F.col("last_name"),
-    "locale": F.col("locale"),
-    "favourite_category": F.col("favourite_category"),
-    "days_since_last_order": F.col("days_since_last_order").cast("string"),
-    "lifetime_orders": F.col("lifetime_orders").cast("string"),
-}
+CUSTOMER_VARIABLES = (
+    "first_name",
+    "last_name",
+    "locale",
+    "favourite_category",
+    "days_since_last_order",
+    "lifetime_orders",
+)
+
+
+def customer_variables_column() -> Column:
+    """The customer's own template variables as map<string, string>."""
+    return F.create_map(
+        *[part for name in CUSTOMER_VARIABLES for part in (F.lit(name), F.col(name).cast("string"))]
+    )
 
 
 def message_id_column() -> Column:
@@ -53,13 +60,10 @@ def to_campaign_events(
     eligible_df: DataFrame, campaigns: Sequence[CampaignConfig], *, created_at: datetime
 ) -> DataFrame:
     """Rows in the exact shape of `campaign_events` (the select is the schema contract)."""
-    variables = F.create_map(
-        *[part for name, value in CUSTOMER_VARIABLES.items() for part in (F.lit(name), value)]
-    )
     return (
         eligible_df.withColumn("message_id", message_id_column())
         .withColumn("template_id", F.when(~F.col("is_holdout"), template_column(campaigns)))
-        .withColumn("variables", variables)
+        .withColumn("variables", customer_variables_column())
         .withColumn("created_at", F.lit(created_at))
         .select(*table_spec("campaign_events").column_names)
     )

@@ -133,8 +133,8 @@ def _first_reason() -> F.Column:
 def _with_frequency_cap(df: DataFrame, earlier_df: DataFrame, as_of: datetime) -> DataFrame:
     """At most `frequency_max` marketing messages per customer in the retailer's window.
 
-    Messages already planned (earlier non-holdout events in the window) count
-    first; then this launch's eligible messages take the remaining room in a
+    Messages already planned since the window opened count first, including
+    those of campaigns launched earlier the same day (created after `as_of`); then this launch's eligible messages take the remaining room in a
     stable order (campaign, then email before push).
     """
     windows_df = df.select("retailer_id", "frequency_window_days").distinct()
@@ -142,11 +142,8 @@ def _with_frequency_cap(df: DataFrame, earlier_df: DataFrame, as_of: datetime) -
         earlier_df.filter(~F.col("is_holdout"))
         .join(F.broadcast(windows_df), on="retailer_id", how="inner")
         .filter(
-            (F.col("created_at") < F.lit(as_of))
-            & (
-                F.col("created_at")
-                >= F.lit(as_of) - F.make_interval(days=F.col("frequency_window_days"))
-            )
+            F.col("created_at")
+            >= F.lit(as_of) - F.make_interval(days=F.col("frequency_window_days"))
         )
         .groupBy(*KEYS)
         .agg(F.count(F.lit(1)).alias("prior_messages"))

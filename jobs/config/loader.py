@@ -98,11 +98,14 @@ def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Co
 
 
 def _resolve_warehouse_uri(profile: Profile, conf_root: Path) -> Profile:
-    """$CAMPAIGNS_WAREHOUSE_URI wins; a relative local path is taken from the project root."""
+    """$CAMPAIGNS_WAREHOUSE_URI wins; relative local paths are taken from the project root."""
     uri = os.environ.get(WAREHOUSE_URI_ENV) or profile.warehouse_uri
     if "://" not in uri and not Path(uri).is_absolute():
         uri = str((conf_root.parent / uri).resolve())
-    return profile.model_copy(update={"warehouse_uri": uri})
+    secrets_dir = profile.dev_secrets_dir
+    if secrets_dir and not Path(secrets_dir).is_absolute():
+        secrets_dir = str((conf_root.parent / secrets_dir).resolve())
+    return profile.model_copy(update={"warehouse_uri": uri, "dev_secrets_dir": secrets_dir})
 
 
 def _read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:

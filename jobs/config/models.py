@@ -203,6 +203,8 @@ class Profile(StrictModel):
     storage_options_env: dict[str, EnvVarName] = Field(default_factory=dict)
     delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
     spark: SparkSettings = SparkSettings()
+    # Local only: where a missing secret is generated once and kept (never in git).
+    dev_secrets_dir: str | None = None
 
 
 class PlatformConfig(StrictModel):

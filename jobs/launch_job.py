@@ -1,0 +1,112 @@
+"""Entry module: launch campaigns (audience -> suppression -> variant -> offer -> events).
+
+campaigns launch fresh-mart-winback [--run-id ID] [--as-of 2026-11-01]
+campaigns launch --all
+spark-submit jobs/launch_job.py fresh-mart-winback
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime
+
+from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, launch
+from jobs.config import Conf
+from jobs.config.secrets import secret_from_env
+from jobs.quality.checks import QualityGate
+from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument(
+        "campaign_ids", nargs="*", metavar="CAMPAIGN_ID", help="campaigns to launch (or --all)"
+    )
+    parser.add_argument("--all", action="store_true", help="launch every configured campaign")
+    parser.add_argument(
+        "--run-id", default=None, help="run id (one campaign only); default <campaign>-<as-of day>"
+    )
+    parser.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        help="logical date or time of the run, UTC (default: today 00:00)",
+    )
+    parser.add_argument(
+        "--skip-quality",
+        action="store_true",
+        help="skip the Great Expectations gates (not for production)",
+    )
+
+
+def _as_of(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
+
+
+def plan_launches(conf: Conf, args: argparse.Namespace, as_of: datetime) -> list[CampaignLaunch]:
+    """Resolve ids to configured campaigns (unknown ids fail before Spark starts)."""
+    ids = sorted(conf.campaigns) if args.all else list(args.campaign_ids)
+    if not ids:
+        raise SystemExit("name at least one campaign id, or pass --all")
+    if args.run_id and len(ids) != 1:
+        raise SystemExit("--run-id names one run: launch exactly one campaign with it")
+    launches = []
+    for campaign_id in ids:
+        campaign = conf.campaign(campaign_id)
+        launches.append(
+            CampaignLaunch(
+                campaign=campaign,
+                retailer=conf.retailer(campaign.retailer_id),
+                run_id=args.run_id or default_run_id(campaign_id, as_of),
+            )
+        )
+    return launches
+
+
+def format_report(report: LaunchReport) -> str:
+    lines = [f"already launched (nothing written): {run_id}" for run_id in report.already_launched]
+    for s in report.launched:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s.suppressed_by_reason.items()))
+        lines.append(
+            f"launched {s.run_id} ({s.retailer_id}): audience {s.audience_customers:,} customers, "
+            f"{s.audience_size:,} messages; suppressed {sum(s.suppressed_by_reason.values()):,} "
+            f"({reasons or 'none'}); events {s.events:,} (holdout {s.holdout_size:,})"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    as_of = args.as_of or datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
+    with spark_job(args, app_name="campaigns-launch") as job:
+        launches = plan_launches(job.conf, args, as_of)
+        needs_secret = any(v.offer for l in launches for v in l.campaign.variants)
+        secret = (
+            secret_from_env(
+                job.conf.platform.promo_code_secret_env,
+                job.conf.profile,
+                purpose="HMAC key for promo codes",
+            )
+            if needs_secret
+            else None
+        )
+        report = launch(
+            job.warehouse,
+            launches,
+            as_of=as_of,
+            promo_secret=secret,
+            gate=None if args.skip_quality else QualityGate(),
+        )
+        emit(format_report(report))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="launch_job", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""The campaigns engine end to end on seeded data, through the real warehouse."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, launch
+from jobs.config import Conf, load_conf
+from jobs.quality.checks import DataQualityError, QualityGate
+from jobs.synthetic.generator import SeedSpec
+from jobs.synthetic.seed import seed_retailers, seed_warehouse
+from jobs.warehouse import Warehouse
+from tests.conftest import REPO_CONF
+
+SPEC = SeedSpec(seed=5, customers=4_000, orders=30_000)
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+SECRET = b"test-secret"
+
+
+@pytest.fixture(scope="module")
+def conf() -> Conf:
+    return load_conf(REPO_CONF)
+
+
+@pytest.fixture(scope="module")
+def gate() -> QualityGate:
+    return QualityGate()
+
+
+def launches_of(conf: Conf) -> list[CampaignLaunch]:
+    return [
+        CampaignLaunch(c, conf.retailer(c.retailer_id), default_run_id(c.campaign_id, AS_OF))
+        for c in conf.campaigns.values()
+    ]
+
+
+@pytest.fixture(scope="module")
+def launched(
+    spark: SparkSession, conf: Conf, gate: QualityGate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Warehouse, LaunchReport]]:
+    warehouse = Warehouse(spark, str(tmp_path_factory.mktemp("launch") / "warehouse"))
+    seed_warehouse(warehouse, seed_retailers(conf, 3), SPEC)
+    report = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+    yield warehouse, report
+
+
+def test_events_equal_audience_minus_suppressions(
+    launched: tuple[Warehouse, LaunchReport],
+) -> None:
+    warehouse, report = launched
+    events = {
+        r.run_id: r["count"]
+        for r in warehouse.read("campaign_events").groupBy("run_id").count().collect()
+    }
+    runs = {r.run_id: r for r in warehouse.read("campaign_runs").collect()}
+
+    assert len(report.launched) == 3 and set(runs) == set(events)
+    for run_id, row in runs.items():
+        suppressed = sum(row.suppressed_by_reason.values())
+        assert events[run_id] == row.audience_size - suppressed == row.events_written
+        assert row.audience_size > events[run_id] > 0
+        assert {"no_consent", "invalid_contact"} <= set(row.suppressed_by_reason)
+
+
+def test_relaunching_the_same_runs_writes_nothing(
+    launched: tuple[Warehouse, LaunchReport],
+    conf: Conf,
+    gate: QualityGate,
+) -> None:
+    warehouse, _ = launched
+    versions = {t: warehouse.summary(t).version for t in ("campaign_events", "campaign_runs")}
+
+    again = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+
+    assert again.launched == []
+    assert sorted(again.already_launched) == sorted(lo.run_id for lo in launches_of(conf))
+    assert {t: warehouse.summary(t).version for t in versions} == versions
+
+
+def test_no_event_pairs_a_customer_with_another_retailer(
+    launched: tuple[Warehouse, LaunchReport],
+    conf: Conf,
+) -> None:
+    warehouse, _ = launched
+    events_df = warehouse.read("campaign_events")
+    customers_df = warehouse.read("customers")
+    # the seed makes ids and emails collide across retailers: the test is meaningful
+    assert (
+        customers_df.groupBy("customer_id")
+        .agg(F.countDistinct("retailer_id").alias("n"))
+        .filter("n > 1")
+        .count()
+        > 100
+    )
+
+    joined_df = events_df.join(customers_df, on=["retailer_id", "customer_id"], how="left")
+    expected_address = F.when(F.col("channel") == "email", F.col("email")).otherwise(
+        F.col("push_token")
+    )
+
+    assert joined_df.filter(F.col("signup_at").isNull()).count() == 0
+    assert joined_df.filter(F.col("address") != expected_address).count() == 0
+    owners = {
+        (r.campaign_id, r.retailer_id)
+        for r in events_df.select("campaign_id", "retailer_id").distinct().collect()
+    }
+    assert owners == {(c.campaign_id, c.retailer_id) for c in conf.campaigns.values()}
+
+
+def test_event_contents(launched: tuple[Warehouse, LaunchReport], conf: Conf) -> None:
+    warehouse, _ = launched
+    events_df = warehouse.read("campaign_events")
+
+    assert events_df.select("message_id").distinct().count() == events_df.count()
+    holdout_df = events_df.filter("is_holdout")
+    assert holdout_df.count() > 0
+    assert (
+        holdout_df.filter(
+            F.col("template_id").isNotNull() | F.col("promo_code").isNotNull()
+        ).count()
+        == 0
+    )
+    offered = events_df.filter((F.col("variant_id") == "ten-percent") & ~F.col("is_holdout"))
+    assert offered.filter(F.col("promo_code").isNull()).count() == 0
+    fresh = events_df.filter((F.col("campaign_id") == "fresh-mart-winback") & ~F.col("is_holdout"))
+    templates = {
+        (r.channel, r.template_id)
+        for r in fresh.select("channel", "template_id").distinct().collect()
+    }
+    assert templates == {("email", "winback-email"), ("push", "winback-push")}
+    assert fresh.filter(F.col("variables")["first_name"].isNull()).count() < fresh.count() * 0.05
+
+
+def test_lost_run_rows_are_recovered_from_the_events_commit(
+    launched: tuple[Warehouse, LaunchReport],
+    conf: Conf,
+    gate: QualityGate,
+) -> None:
+    warehouse, _ = launched
+    before = sorted((r.run_id, r.events_written) for r in warehouse.read("campaign_runs").collect())
+    shutil.rmtree(warehouse.uri("campaign_runs"))  # as if the job died between the two commits
+
+    launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+
+    after = sorted((r.run_id, r.events_written) for r in warehouse.read("campaign_runs").collect())
+    assert after == before
+
+
+def test_bad_input_stops_the_launch_before_writing(
+    spark: SparkSession,
+    conf: Conf,
+    gate: QualityGate,
+    tmp_path: Path,
+) -> None:
+    warehouse = Warehouse(spark, str(tmp_path / "warehouse"))
+    seed_warehouse(
+        warehouse, seed_retailers(conf, 3), SeedSpec(seed=2, customers=600, orders=2_000)
+    )
+    duplicate_df = warehouse.read("customers").filter(F.col("retailer_id") == "fresh-mart").limit(3)
+    warehouse.write(duplicate_df, "customers")
+
+    with pytest.raises(DataQualityError) as error:
+        launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+
+    assert "customers: expect_compound_columns_to_be_unique" in str(error.value)
+    assert "stopped before writing anything" in str(error.value)
+    assert not warehouse.exists("campaign_events")
+    assert not warehouse.exists("campaign_runs")
