@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from jobs import bench, launch_job, seed_job
 from jobs.config import ConfigError, load_conf
+from jobs.quality.checks import DataQualityError
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
 from jobs.summary import format_summary
-from jobs.quality.checks import DataQualityError
 from jobs.warehouse import WarehouseError
 
 

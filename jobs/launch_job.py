@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-launch") as job:
         launches = plan_launches(job.conf, args, as_of)
-        needs_secret = any(v.offer for l in launches for v in l.campaign.variants)
+        needs_secret = any(v.offer for lo in launches for v in lo.campaign.variants)
         secret = (
             secret_from_env(
                 job.conf.platform.promo_code_secret_env,

@@ -134,8 +134,9 @@ def _with_frequency_cap(df: DataFrame, earlier_df: DataFrame, as_of: datetime) -
     """At most `frequency_max` marketing messages per customer in the retailer's window.
 
     Messages already planned since the window opened count first, including
-    those of campaigns launched earlier the same day (created after `as_of`); then this launch's eligible messages take the remaining room in a
-    stable order (campaign, then email before push).
+    those of campaigns launched earlier the same day (created after `as_of`);
+    then this launch's eligible messages take the remaining room in a stable
+    order (campaign, then email before push).
     """
     windows_df = df.select("retailer_id", "frequency_window_days").distinct()
     prior_df = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pyspark.sql import DataFrame, SparkSession
 from pydantic import TypeAdapter
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs.audience.features import FeatureWindows, with_customer_features
 from jobs.audience.rules import audience_column, campaign_audience_column
