@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from jobs import bench, launch_job, seed_job
+from jobs import bench, launch_job, provider_sim, seed_job
 from jobs.config import ConfigError, load_conf
 from jobs.quality.checks import DataQualityError
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
@@ -34,8 +35,16 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """The main job end to end on the embedded default: seed, then summarize."""
-    return seed_job.run(args)
+    """The pipeline end to end on the embedded default, in one Spark session:
+    seed the warehouse, launch every configured campaign as of the seed's last
+    day, summarize. Running it again writes nothing."""
+    as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
+    with spark_job(args, app_name="campaigns-demo") as job:
+        seed_job.seed(job, args)
+        launches = launch_job.plan_launches(job.conf, sorted(job.conf.campaigns), as_of)
+        launch_job.launch_campaigns(job, launches, as_of=as_of)
+        emit(format_summary(job.warehouse))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         launch_job.run,
         "launch campaigns: evaluate audiences and write campaign_events",
         launch_job.add_arguments,
+    )
+    command(
+        "provider-sim",
+        provider_sim.run,
+        "run the provider simulator on loopback for every workspace of conf/",
+        provider_sim.add_arguments,
     )
     command("summary", _summary, "print every warehouse table's version, rows and size")
     command("validate-config", _validate_config, "validate the whole conf/ tree")

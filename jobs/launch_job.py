@@ -14,7 +14,7 @@ from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, l
 from jobs.config import Conf
 from jobs.config.secrets import secret_from_env
 from jobs.quality.checks import QualityGate
-from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
+from jobs.runtime import JobContext, add_common_arguments, configure_logging, emit, spark_job
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,24 +44,22 @@ def _as_of(text: str) -> datetime:
     return parsed.replace(tzinfo=parsed.tzinfo or UTC)
 
 
-def plan_launches(conf: Conf, args: argparse.Namespace, as_of: datetime) -> list[CampaignLaunch]:
-    """Resolve ids to configured campaigns (unknown ids fail before Spark starts)."""
-    ids = sorted(conf.campaigns) if args.all else list(args.campaign_ids)
-    if not ids:
+def plan_launches(
+    conf: Conf, campaign_ids: list[str], as_of: datetime, *, run_id: str | None = None
+) -> list[CampaignLaunch]:
+    """Resolve ids to configured campaigns (unknown ids fail before any data is read)."""
+    if not campaign_ids:
         raise SystemExit("name at least one campaign id, or pass --all")
-    if args.run_id and len(ids) != 1:
+    if run_id and len(campaign_ids) != 1:
         raise SystemExit("--run-id names one run: launch exactly one campaign with it")
-    launches = []
-    for campaign_id in ids:
-        campaign = conf.campaign(campaign_id)
-        launches.append(
-            CampaignLaunch(
-                campaign=campaign,
-                retailer=conf.retailer(campaign.retailer_id),
-                run_id=args.run_id or default_run_id(campaign_id, as_of),
-            )
+    return [
+        CampaignLaunch(
+            campaign=conf.campaign(campaign_id),
+            retailer=conf.retailer(conf.campaign(campaign_id).retailer_id),
+            run_id=run_id or default_run_id(campaign_id, as_of),
         )
-    return launches
+        for campaign_id in campaign_ids
+    ]
 
 
 def format_report(report: LaunchReport) -> str:
@@ -76,28 +74,37 @@ def format_report(report: LaunchReport) -> str:
     return "\n".join(lines)
 
 
+def launch_campaigns(
+    job: JobContext, launches: list[CampaignLaunch], *, as_of: datetime, quality: bool = True
+) -> LaunchReport:
+    """Launch with the promo secret from the environment and the quality gates on."""
+    needs_secret = any(v.offer for lo in launches for v in lo.campaign.variants)
+    secret = (
+        secret_from_env(
+            job.conf.platform.promo_code_secret_env,
+            job.conf.profile,
+            purpose="HMAC key for promo codes",
+        )
+        if needs_secret
+        else None
+    )
+    report = launch(
+        job.warehouse,
+        launches,
+        as_of=as_of,
+        promo_secret=secret,
+        gate=QualityGate() if quality else None,
+    )
+    emit(format_report(report))
+    return report
+
+
 def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-launch") as job:
-        launches = plan_launches(job.conf, args, as_of)
-        needs_secret = any(v.offer for lo in launches for v in lo.campaign.variants)
-        secret = (
-            secret_from_env(
-                job.conf.platform.promo_code_secret_env,
-                job.conf.profile,
-                purpose="HMAC key for promo codes",
-            )
-            if needs_secret
-            else None
-        )
-        report = launch(
-            job.warehouse,
-            launches,
-            as_of=as_of,
-            promo_secret=secret,
-            gate=None if args.skip_quality else QualityGate(),
-        )
-        emit(format_report(report))
+        ids = sorted(job.conf.campaigns) if args.all else list(args.campaign_ids)
+        launches = plan_launches(job.conf, ids, as_of, run_id=args.run_id)
+        launch_campaigns(job, launches, as_of=as_of, quality=not args.skip_quality)
     return 0
 
 

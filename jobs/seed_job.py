@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
+from jobs.runtime import (
+    JobContext,
+    add_common_arguments,
+    configure_logging,
+    emit,
+    spark_job,
+)
 from jobs.summary import format_seed_report, format_summary
 from jobs.synthetic.generator import SeedSpec
 from jobs.synthetic.seed import seed_retailers, seed_warehouse
@@ -43,13 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def seed(job: JobContext, args: argparse.Namespace) -> None:
+    """Seed the warehouse the arguments describe and print what happened."""
     spec = SeedSpec(seed=args.seed, customers=args.customers, orders=args.orders, as_of=args.as_of)
+    report = seed_warehouse(
+        job.warehouse, seed_retailers(job.conf, args.retailers), spec, force=args.force
+    )
+    emit(format_seed_report(report))
+
+
+def run(args: argparse.Namespace) -> int:
     with spark_job(args, app_name="campaigns-seed") as job:
-        report = seed_warehouse(
-            job.warehouse, seed_retailers(job.conf, args.retailers), spec, force=args.force
-        )
-        emit(format_seed_report(report))
+        seed(job, args)
         emit(format_summary(job.warehouse))
     return 0
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+
+from jobs.config.models import CampaignConfig
+
+KeyT = TypeVar("KeyT", bound=Hashable)
 
 
 def dispatch(cases: Sequence[tuple[Column, Column]], default: Column) -> Column:
@@ -19,5 +24,38 @@ def dispatch(cases: Sequence[tuple[Column, Column]], default: Column) -> Column:
     return expression.otherwise(default)
 
 
-def is_campaign(campaign_id: str) -> Column:
-    return F.col("campaign_id") == F.lit(campaign_id)
+def dispatch_by_campaign(
+    campaigns: Sequence[CampaignConfig],
+    key: Callable[[CampaignConfig], KeyT],
+    value: Callable[[CampaignConfig], Column],
+    default: Column,
+) -> Column:
+    """Per-campaign logic with one branch per distinct `key`, not per campaign.
+
+    Hundreds of retailers run the same standard rules; grouping campaigns whose
+    key is equal (`campaign_id IN (...)`) keeps the generated code small enough
+    for Spark's whole-stage code generation (a method over 64 KB falls back to
+    slow interpretation).
+    """
+    groups: dict[KeyT, list[CampaignConfig]] = {}
+    for campaign in campaigns:
+        groups.setdefault(key(campaign), []).append(campaign)
+    return dispatch(
+        [
+            (in_campaigns([c.campaign_id for c in members]), value(members[0]))
+            for members in groups.values()
+        ],
+        default,
+    )
+
+
+def campaigns_by_key(pairs: Iterable[tuple[KeyT, str]]) -> dict[KeyT, list[str]]:
+    """Campaign ids grouped by a key, for `campaign_id IN (...)` branches."""
+    groups: dict[KeyT, list[str]] = {}
+    for group_key, campaign_id in pairs:
+        groups.setdefault(group_key, []).append(campaign_id)
+    return groups
+
+
+def in_campaigns(campaign_ids: list[str]) -> Column:
+    return F.col("campaign_id").isin(campaign_ids)

@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import dispatch, is_campaign
+from jobs.audience.columns import campaigns_by_key, dispatch, in_campaigns
 from jobs.config.models import CampaignConfig
 from jobs.hashing import hex_digest
 from jobs.warehouse import table_spec
@@ -40,19 +40,24 @@ def message_id_column() -> Column:
 
 def template_column(campaigns: Sequence[CampaignConfig]) -> Column:
     """The variant's template for the channel, else the campaign's; none for the holdout."""
-    cases = []
-    for campaign in campaigns:
-        for variant in campaign.variants:
-            for channel in campaign.channels:
-                template = variant.templates.get(channel, campaign.templates[channel])
-                cases.append(
-                    (
-                        is_campaign(campaign.campaign_id)
-                        & (F.col("variant_id") == F.lit(variant.variant_id))
-                        & (F.col("channel") == F.lit(channel)),
-                        F.lit(template),
-                    )
-                )
+    groups = campaigns_by_key(
+        (
+            (variant.variant_id, channel, variant.templates.get(channel, c.templates[channel])),
+            c.campaign_id,
+        )
+        for c in campaigns
+        for variant in c.variants
+        for channel in c.channels
+    )
+    cases = [
+        (
+            in_campaigns(ids)
+            & (F.col("variant_id") == F.lit(variant_id))
+            & (F.col("channel") == F.lit(channel)),
+            F.lit(template),
+        )
+        for (variant_id, channel, template), ids in groups.items()
+    ]
     return dispatch(cases, F.lit(None).cast("string"))
 
 
@@ -84,36 +89,42 @@ class RunStats:
 
 
 def run_statistics(decided_df: DataFrame) -> list[RunStats]:
-    """Counts per run from candidates that carry `suppression_reason` and `is_holdout`.
+    """Counts per run from decided candidates, in one small aggregation.
 
     `audience_size` counts (customer, channel) candidates; every candidate is
     either suppressed for exactly one reason or an event (holdout included).
+    Each audience customer has exactly one row on its campaign's first channel,
+    which is how customers are counted without a second distinct count.
     """
     run_keys = ["retailer_id", "campaign_id", "run_id"]
-    counts = decided_df.groupBy(*run_keys, "suppression_reason", "is_holdout").count().collect()
-    customers = {
-        tuple(row[k] for k in run_keys): row["customers"]
-        for row in decided_df.groupBy(*run_keys)
-        .agg(F.countDistinct("customer_id").alias("customers"))
+    counts = (
+        decided_df.groupBy(*run_keys, "suppression_reason", "is_holdout")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.count(F.when(F.col("is_first_channel"), F.lit(1))).alias("customers"),
+        )
         .collect()
-    }
+    )
     stats: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in counts:
         key = tuple(row[k] for k in run_keys)
-        entry = stats.setdefault(key, {"size": 0, "suppressed": {}, "holdout": 0, "events": 0})
-        entry["size"] += row["count"]
+        entry = stats.setdefault(
+            key, {"size": 0, "customers": 0, "suppressed": {}, "holdout": 0, "events": 0}
+        )
+        entry["size"] += row["rows"]
+        entry["customers"] += row["customers"]
         reason = row["suppression_reason"]
         if reason is not None:
-            entry["suppressed"][reason] = entry["suppressed"].get(reason, 0) + row["count"]
+            entry["suppressed"][reason] = entry["suppressed"].get(reason, 0) + row["rows"]
         else:
-            entry["events"] += row["count"]
-            entry["holdout"] += row["count"] if row["is_holdout"] else 0
+            entry["events"] += row["rows"]
+            entry["holdout"] += row["rows"] if row["is_holdout"] else 0
     return [
         RunStats(
             retailer_id=key[0],
             campaign_id=key[1],
             run_id=key[2],
-            audience_customers=customers[key],
+            audience_customers=entry["customers"],
             audience_size=entry["size"],
             suppressed_by_reason=entry["suppressed"],
             holdout_size=entry["holdout"],

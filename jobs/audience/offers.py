@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import dispatch, is_campaign
+from jobs.audience.columns import campaigns_by_key, dispatch, in_campaigns
 from jobs.config.models import CampaignConfig, OfferRule
 
 _BLOCK = 64  # SHA-256 block size in bytes
@@ -85,14 +85,24 @@ def with_offer(
     promo_secret: bytes | None,
 ) -> DataFrame:
     """Offer columns for each row's variant; holdout rows get no offer and no code."""
-    offers = [
-        (
-            is_campaign(c.campaign_id) & (F.col("variant_id") == F.lit(v.variant_id)),
-            _offer_values(v.offer, as_of),
-        )
+    rules = {
+        (v.variant_id, v.offer.model_dump_json()): v.offer
         for c in campaigns
         for v in c.variants
         if v.offer is not None
+    }
+    groups = campaigns_by_key(
+        ((v.variant_id, v.offer.model_dump_json()), c.campaign_id)
+        for c in campaigns
+        for v in c.variants
+        if v.offer is not None
+    )
+    offers = [
+        (
+            in_campaigns(ids) & (F.col("variant_id") == F.lit(variant_id)),
+            _offer_values(rules[(variant_id, rule_key)], as_of),
+        )
+        for (variant_id, rule_key), ids in groups.items()
     ]
     if offers and promo_secret is None:
         raise ValueError("campaigns with offers need a promo code secret")

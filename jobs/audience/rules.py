@@ -13,7 +13,7 @@ from functools import reduce
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import dispatch, is_campaign
+from jobs.audience.columns import dispatch_by_campaign
 from jobs.audience.features import categories_column, order_count_column, spend_cents_column
 from jobs.config.models import (
     AudienceCondition,
@@ -59,9 +59,11 @@ def audience_column(conditions: Sequence[AudienceCondition]) -> Column:
 
 def campaign_audience_column(campaigns: Sequence[CampaignConfig]) -> Column:
     """Each row's own campaign's rule, chosen by `campaign_id` (rows carry one campaign)."""
-    return dispatch(
-        [(is_campaign(c.campaign_id), audience_column(c.audience)) for c in campaigns],
-        F.lit(False),
+    return dispatch_by_campaign(
+        campaigns,
+        key=lambda c: tuple(condition.model_dump_json() for condition in c.audience),
+        value=lambda c: audience_column(c.audience),
+        default=F.lit(False),
     )
 
 

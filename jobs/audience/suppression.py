@@ -7,6 +7,7 @@ reason, the first that applies in `REASONS` order, so the per-reason counts in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pyspark.sql import DataFrame, Window
@@ -43,15 +44,15 @@ def with_suppression_reason(
     history_df: DataFrame,
     delivery_events_df: DataFrame,
     as_of: datetime,
+    current_run_ids: Sequence[str],
 ) -> DataFrame:
     """Adds `suppression_reason` (null when the message may go out).
 
     `history_df` is earlier campaign_events: it feeds both the re-launch
     exclusion and the frequency cap (non-holdout rows in the retailer's
-    window). Runs being launched now are never their own history.
+    window). The runs being launched now are never their own history.
     """
-    current_runs = [row.run_id for row in candidates_df.select("run_id").distinct().collect()]
-    earlier_df = history_df.filter(~F.col("run_id").isin(current_runs))
+    earlier_df = history_df.filter(~F.col("run_id").isin(list(current_run_ids)))
     flagged_df = (
         candidates_df.join(_consent_flags(consents_df), on=[*KEYS, "channel"], how="left")
         .join(_delivery_flags(delivery_events_df, as_of), on=[*KEYS, "channel"], how="left")

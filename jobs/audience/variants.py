@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import dispatch, is_campaign
+from jobs.audience.columns import dispatch, dispatch_by_campaign
 from jobs.config.models import CampaignConfig
 from jobs.hashing import unit_interval
 
@@ -41,8 +41,10 @@ def with_variant(df: DataFrame, campaigns: Sequence[CampaignConfig]) -> DataFram
     bucket = bucket_column()
     return df.withColumn(
         "variant_id",
-        dispatch(
-            [(is_campaign(c.campaign_id), variant_column(c, bucket)) for c in campaigns],
-            F.lit(None).cast("string"),
+        dispatch_by_campaign(
+            campaigns,
+            key=lambda c: (c.holdout_share, tuple((v.variant_id, v.weight) for v in c.variants)),
+            value=lambda c: variant_column(c, bucket),
+            default=F.lit(None).cast("string"),
         ),
     ).withColumn("is_holdout", F.col("variant_id") == F.lit(HOLDOUT))

@@ -99,9 +99,22 @@ def _describe(config: Any) -> str:
 
 
 def _detail(result: dict[str, Any], exception_info: dict[str, Any] | None) -> str:
-    if exception_info and exception_info.get("raised_exception"):
-        return f"the check itself failed: {exception_info.get('exception_message')}"
+    error = _raised(exception_info)
+    if error is not None:
+        return f"the check itself could not run: {error}"
     unexpected = result.get("unexpected_count")
     total = result.get("element_count")
     examples = result.get("partial_unexpected_list") or []
     return f"{unexpected} of {total} rows fail; for example {examples[:5]}"
+
+
+def _raised(exception_info: dict[str, Any] | None) -> str | None:
+    """GE reports an exception flat, or nested under each metric's id."""
+    if not exception_info:
+        return None
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message"))
+    for nested in exception_info.values():
+        if isinstance(nested, dict) and nested.get("raised_exception"):
+            return str(nested.get("exception_message"))
+    return None

@@ -80,6 +80,7 @@ def reasons(
             list(deliveries), table_spec("delivery_events").schema
         ),
         as_of=AS_OF,
+        current_run_ids=sorted({str(r[2]) for r in candidate_rows}),
     )
     return {
         (r.retailer_id, r.customer_id, r.channel): r.suppression_reason for r in result_df.collect()

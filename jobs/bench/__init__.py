@@ -1,0 +1,30 @@
+"""Benchmarks: they print figures; tests never assert on time.
+
+campaigns bench seed       seeding at platform scale
+campaigns bench audience   one campaign per retailer, one run, vs DuckDB
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from jobs import seed_job
+from jobs.bench import audience, seed
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    benches = parser.add_subparsers(dest="bench", required=True)
+    for name, module, help_text in (
+        ("seed", seed, "time `campaigns seed` at platform scale"),
+        ("audience", audience, "launch one campaign per retailer in one run; DuckDB reference"),
+    ):
+        sub = benches.add_parser(name, help=help_text, description=help_text)
+        seed_job.add_arguments(sub)
+        sub.set_defaults(
+            retailers=350, customers=1_000_000, orders=10_000_000, bench_run=module.run
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    result: int = args.bench_run(args)
+    return result

@@ -1,0 +1,34 @@
+"""Messaging providers behind one abstraction, routed per retailer workspace."""
+
+from jobs.providers.base import (
+    MAX_RECIPIENTS_PER_BATCH,
+    EventPage,
+    PermanentError,
+    ProviderError,
+    ProviderEvent,
+    Recipient,
+    RecipientResult,
+    RetryableError,
+    SendBatch,
+    Template,
+    WorkspaceMismatchError,
+)
+from jobs.providers.routing import ProviderRouter, workspace_for
+from jobs.providers.wire import Workspace
+
+__all__ = [
+    "MAX_RECIPIENTS_PER_BATCH",
+    "EventPage",
+    "PermanentError",
+    "ProviderError",
+    "ProviderEvent",
+    "ProviderRouter",
+    "Recipient",
+    "RecipientResult",
+    "RetryableError",
+    "SendBatch",
+    "Template",
+    "Workspace",
+    "WorkspaceMismatchError",
+    "workspace_for",
+]

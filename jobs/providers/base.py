@@ -1,0 +1,116 @@
+"""What the pipeline needs from a messaging provider, independent of any vendor.
+
+A retailer changes provider by configuration: everything above this module
+speaks these types, and each vendor gets one implementation of `Provider`
+(synchronous, for jobs such as template deploy and event export) and
+`AsyncProvider` (bounded concurrency, for the delivery job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+MAX_RECIPIENTS_PER_BATCH = 50
+Channel = Literal["email", "push"]
+RecipientStatus = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One message: `message_id` is the idempotency key the provider deduplicates on."""
+
+    message_id: str
+    retailer_id: str
+    customer_id: str
+    address: str
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendBatch:
+    """At most 50 recipients of one retailer, one channel and one template."""
+
+    retailer_id: str
+    channel: Channel
+    template_id: str
+    recipients: tuple[Recipient, ...]
+    campaign_run_id: str | None = None
+    variant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    message_id: str
+    status: RecipientStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    """A channel template: named Liquid fields (subject, html, text, title, body, ...)."""
+
+    template_id: str
+    channel: Channel
+    fields: Mapping[str, str]
+    required_properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A delivery or engagement event; `event_id` is unique, delivery is at-least-once."""
+
+    event_id: str
+    message_id: str
+    customer_id: str
+    channel: str
+    event_type: str
+    occurred_at: str
+    variant_id: str | None = None
+    campaign_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: tuple[ProviderEvent, ...]
+    next_cursor: str
+
+
+class ProviderError(Exception):
+    """A request the provider did not accept as a whole."""
+
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class RetryableError(ProviderError):
+    """Try again later: 429 (honour `retry_after`), 5xx, timeouts, connection errors."""
+
+    retryable = True
+
+
+class PermanentError(ProviderError):
+    """Retrying cannot help: validation (400) or authentication (401/403)."""
+
+
+class WorkspaceMismatchError(PermanentError):
+    """A recipient of one retailer was about to go through another retailer's workspace."""
+
+
+class Provider(Protocol):
+    def send_batch(self, batch: SendBatch) -> list[RecipientResult]: ...
+    def upsert_template(self, template: Template) -> Literal["created", "updated"]: ...
+    def list_templates(self, channel: Channel) -> list[Template]: ...
+    def export_events(self, cursor: str | None, *, limit: int = 1000) -> EventPage: ...
+
+
+class AsyncProvider(Protocol):
+    async def send_batch(self, batch: SendBatch) -> list[RecipientResult]: ...
+    async def close(self) -> None: ...

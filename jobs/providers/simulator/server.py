@@ -1,0 +1,113 @@
+"""Starting the simulator: in the foreground (`campaigns provider-sim`) or in a thread.
+
+It serves every retailer workspace of conf/, each with the API key its
+configuration names in the environment and the rate limit it declares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from jobs.config import Conf
+from jobs.providers.routing import workspace_for
+from jobs.providers.simulator.app import Simulator, build_app
+from jobs.providers.simulator.state import RenderMode, TokenBucket, WorkspaceState
+
+LOOPBACK = "127.0.0.1"
+
+
+def simulator_from_conf(
+    conf: Conf, *, render_mode: RenderMode = "sample", faults: dict[str, Any] | None = None
+) -> Simulator:
+    workspaces = {}
+    for retailer in conf.retailers.values():
+        workspace = workspace_for(conf, retailer)
+        workspaces[workspace.workspace_id] = WorkspaceState(
+            workspace_id=workspace.workspace_id,
+            retailer_id=retailer.retailer_id,
+            api_key=workspace.api_key,
+            ip_pool=retailer.ip_pool,
+            limiter=TokenBucket(retailer.rate_limit.requests_per_second, retailer.rate_limit.burst),
+        )
+    simulator = Simulator(workspaces=workspaces, render_mode=render_mode)
+    simulator.faults.update(faults or {})
+    return simulator
+
+
+def point_conf_at(conf: Conf, server_url: str) -> Conf:
+    """The same configuration with every workspace served by the simulator at `server_url`."""
+    retailers = {
+        rid: r.model_copy(
+            update={
+                "workspace": r.workspace.model_copy(
+                    update={"base_url": f"{server_url}/ws/{r.workspace.workspace_id}"}
+                )
+            }
+        )
+        for rid, r in conf.retailers.items()
+    }
+    return replace(conf, retailers=retailers)
+
+
+def serve_forever(simulator: Simulator, *, port: int, host: str = LOOPBACK) -> None:
+    web.run_app(
+        build_app(simulator), host=host, port=port, print=None, access_log=None, handle_signals=True
+    )
+
+
+class SimulatorThread:
+    """The simulator on an ephemeral loopback port in a daemon thread (tests, benchmarks)."""
+
+    def __init__(self, simulator: Simulator, *, port: int = 0) -> None:
+        self.simulator = simulator
+        self._port = port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._run, name="provider-sim", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(build_app(self.simulator), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, LOOPBACK, self._port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def start(self) -> SimulatorThread:
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise RuntimeError("the provider simulator did not start within 30 s")
+        return self
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def running_simulator(simulator: Simulator) -> Iterator[SimulatorThread]:
+    server = SimulatorThread(simulator).start()
+    try:
+        yield server
+    finally:
+        server.stop()
