@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from jobs import seed_job
-from jobs.bench import audience, seed
+from jobs.bench import audience, provider, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.set_defaults(
             retailers=350, customers=1_000_000, orders=10_000_000, bench_run=module.run
         )
+
+    sub = benches.add_parser("provider", help="the provider simulator's raw capacity")
+    provider.add_arguments(sub)
+    sub.set_defaults(bench_run=provider.run)
 
 
 def run(args: argparse.Namespace) -> int:

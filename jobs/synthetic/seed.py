@@ -60,18 +60,26 @@ def seed_warehouse(
     fingerprint = spec.fingerprint(
         [(r.retailer_id, r.default_locale, r.channels) for r in retailers]
     )
-    if not force and all(
+    skipped = not force and all(
         warehouse.last_commit_metadata(name).get(FINGERPRINT_KEY) == fingerprint
         for name in INPUT_TABLES
-    ):
+    )
+    if skipped:
         log.info("input tables already hold seed %s; nothing to do", fingerprint)
-        return SeedReport(
-            fingerprint,
-            len(retailers),
-            True,
-            time.perf_counter() - started,
-            {name: warehouse.summary(name).rows for name in INPUT_TABLES},
-        )
+    else:
+        _write_inputs(warehouse, retailers, spec, fingerprint)
+    return SeedReport(
+        fingerprint,
+        len(retailers),
+        skipped,
+        time.perf_counter() - started,
+        {name: warehouse.summary(name).rows for name in INPUT_TABLES},
+    )
+
+
+def _write_inputs(
+    warehouse: Warehouse, retailers: list[SyntheticRetailer], spec: SeedSpec, fingerprint: str
+) -> None:
     customers_df = generate_customers(warehouse.spark, spec, retailers).cache()
     tables: dict[str, DataFrame] = {
         "customers": customers_df,
@@ -85,10 +93,3 @@ def seed_warehouse(
         )
         log.info("wrote %s", name)
     customers_df.unpersist()
-    return SeedReport(
-        fingerprint,
-        len(retailers),
-        False,
-        time.perf_counter() - started,
-        {name: warehouse.summary(name).rows for name in INPUT_TABLES},
-    )

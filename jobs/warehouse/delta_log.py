@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -159,7 +160,7 @@ def discard_files(request: WriteRequest, files: list[WrittenFile]) -> None:
     delete_files(filesystem, root, [f.path for f in files])
 
 
-def discard_write(request: WriteRequest) -> None:
+def discard_write(request: WriteRequest) -> int:
     """Delete every file this write produced, including those of tasks killed mid-way.
 
     Killed tasks never report their files, so the table folder is searched for
@@ -170,6 +171,24 @@ def discard_write(request: WriteRequest) -> None:
     found = filesystem.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
     ours = [info.path for info in found if info.is_file and info.base_name.startswith(marker)]
     delete_files(filesystem, root, [path.removeprefix(root + "/") for path in ours])
+    return len(ours)
+
+
+def sweep_failed_write(
+    request: WriteRequest, *, settle_seconds: float = 0.5, max_seconds: float = 10.0
+) -> None:
+    """After a failed job, delete its files until a pass finds none left.
+
+    Spark's abort runs as soon as the job fails, but a task it is killing may
+    still finish a file afterwards; sweeping until the folder settles leaves no
+    orphans behind (bounded, in case something keeps writing).
+    """
+    deadline = time.monotonic() + max_seconds
+    discard_write(request)
+    while True:
+        time.sleep(settle_seconds)
+        if not discard_write(request) or time.monotonic() > deadline:
+            return
 
 
 def _partition_filters(request: WriteRequest) -> list[tuple[str, str, list[str | None]]] | None:

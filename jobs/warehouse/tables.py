@@ -29,6 +29,7 @@ from jobs.warehouse.delta_log import (
     ensure_table,
     open_table,
     storage_options_from_env,
+    sweep_failed_write,
 )
 from jobs.warehouse.errors import (
     PartitionViolationError,
@@ -206,7 +207,11 @@ class Warehouse:
                 "write_request", request.to_json()
             ).save()
         except PythonException as error:
+            sweep_failed_write(request)
             raise _typed_task_error(error) from error
+        except Exception:
+            sweep_failed_write(request)
+            raise
         after = self.delta_table(name).version()
         return WriteResult(name, after, skipped=after == before)
 

@@ -217,12 +217,22 @@ def _deliver(
     }
     ws.messages.append(message)
     ws.counters["accepted"] += 1
-    rates = sim.engagement.for_variant(sim.variant_engagement, body.get("variant_id"))
-    for event in engagement_events(message, rates):
-        ws.events.append(event)
-        if sim.random.random() < rates.duplicate_rate:
-            ws.events.append(dict(event))  # exported again: at-least-once
     return {"send_id": send_id, "status": "accepted"}
+
+
+def _expand_events(sim: Simulator, ws: WorkspaceState) -> None:
+    """Append the engagement events of messages accepted since the last export.
+
+    Events are derived lazily, in acceptance order, so the send path stays
+    cheap; the stream is append-only, which is what makes cursors stable.
+    """
+    for message in ws.messages[ws.expanded_messages :]:
+        rates = sim.engagement.for_variant(sim.variant_engagement, message.get("variant_id"))
+        for event in engagement_events(message, rates):
+            ws.events.append(event)
+            if sim.random.random() < rates.duplicate_rate:
+                ws.events.append(dict(event))  # exported again: at-least-once
+    ws.expanded_messages = len(ws.messages)
 
 
 def _seconds_to_midnight() -> int:
@@ -273,6 +283,7 @@ async def export_events(request: web.Request) -> web.Response:
         limit = min(10_000, max(1, int(request.query.get("limit", "1000"))))
     except ValueError:
         return _error(400, "invalid 'cursor' or 'limit'")
+    _expand_events(request.app[SIMULATOR], gated)
     page = gated.events[start : start + limit]
     next_cursor = base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()
     return web.json_response({"events": page, "next_cursor": next_cursor})

@@ -142,6 +142,7 @@ class WorkspaceState:
     sent_ids: set[str] = field(default_factory=set)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    expanded_messages: int = 0
     counters: Counter[str] = field(default_factory=Counter)
 
 
