@@ -37,7 +37,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+QUIET_LOGGERS = ("great_expectations", "py4j", "aiohttp.access")
+
+
 def configure_logging() -> None:
+    """Our jobs log at INFO; chatty libraries only when something is wrong."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
