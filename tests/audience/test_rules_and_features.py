@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chispa import assert_df_equality
 from pydantic import TypeAdapter
 from pyspark.sql import DataFrame, SparkSession
 
@@ -173,3 +174,30 @@ def test_rows_are_judged_by_their_own_campaigns_rule(spark: SparkSession) -> Non
         ("new", "green-grocer", "c1"),
         ("lapsed", "fresh-mart", "c1"),
     }
+
+
+def test_feature_frame_equals_the_hand_computed_one(spark: SparkSession) -> None:
+    """chispa comparison of the schema-contract columns, two retailers sharing id c1."""
+    selected = [
+        "retailer_id",
+        "customer_id",
+        "lifetime_orders",
+        "lifetime_spend_cents",
+        "days_since_last_order",
+        "order_count_30d",
+        "favourite_category",
+    ]
+    actual_df = features(spark, CUSTOMERS, ORDERS, WINDOWS).select(*selected)
+    expected_df = spark.createDataFrame(
+        [
+            ("fresh-mart", "c1", 2, 12_000, 70, 0, "bakery"),
+            ("fresh-mart", "c2", 1, 1_000, 2, 1, "produce"),
+            ("fresh-mart", "c3", 0, 0, None, 0, None),
+            ("green-grocer", "c1", 1, 123_400, 1, 1, "pet"),
+        ],
+        "retailer_id string, customer_id string, lifetime_orders bigint, "
+        "lifetime_spend_cents bigint, days_since_last_order int, order_count_30d bigint, "
+        "favourite_category string",
+    )
+
+    assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 import requests
@@ -197,6 +198,21 @@ def test_fault_modes_are_retryable(
     green = router.for_retailer("green-grocer")
     green.upsert_template(TEMPLATE)
     assert green.send_batch(batch(range(3), retailer="green-grocer"))[0].status == "accepted"
+
+
+def test_injected_latency_slows_but_does_not_fail(
+    router: ProviderRouter,
+    simulator: Server,
+) -> None:
+    admin(simulator[0], "faults", {"workspace_id": "ws-freshmart", "latency_ms": 300})
+    started = time.perf_counter()
+
+    results = router.for_retailer("fresh-mart").send_batch(batch(range(5)))
+
+    assert time.perf_counter() - started >= 0.3
+    assert {r.status for r in results} == {"accepted"}
+    state = admin(simulator[0], "state")["workspaces"]["ws-freshmart"]
+    assert state["faults"]["latency_ms"] == 300 and state["counters"]["accepted"] == 5
 
 
 def test_timeouts_and_refused_connections_are_retryable(
