@@ -186,14 +186,14 @@ def launch(
         warehouse, "campaign_events", [launch_.run_id for launch_ in launches]
     )
     pending = [launch_ for launch_ in launches if launch_.run_id not in committed]
-    done = [launch_.run_id for launch_ in launches if launch_ not in pending]
+    done = [launch_.run_id for launch_ in launches if launch_.run_id in committed]
     _complete_run_rows(warehouse, done)
     if not pending:
         return LaunchReport([], done)
     started_at = datetime.now(UTC)
     retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
-    inputs = read_inputs(warehouse, retailer_ids)
     clock = _PhaseClock()
+    inputs = read_inputs(warehouse, retailer_ids)
     if gate is not None:
         _require(
             check_inputs(
@@ -205,17 +205,17 @@ def launch(
             ),
             "launch",
         )
-    clock.mark("input quality gate")
+    clock.mark("reading inputs and the input quality gate")
     decided_df = decide(inputs, pending, as_of=as_of).cache()
+    stats = run_statistics(decided_df)  # the first action: computes and caches every decision
+    clock.mark("audience, suppression, variants and run statistics")
     events_df = plan_events(
         decided_df, pending, as_of=as_of, created_at=started_at, promo_secret=promo_secret
     )
     if gate is not None:
         events_df = events_df.cache()
         _require(check_events(gate, events_df, [launch_.campaign for launch_ in pending]), "launch")
-    clock.mark("audience, suppression, variants, offers and output quality gate")
-    stats = run_statistics(decided_df)
-    clock.mark("run statistics")
+        clock.mark("offers, events and the output quality gate")
     runs_json = json.dumps([asdict(s) for s in stats])
     warehouse.write(
         events_df,
