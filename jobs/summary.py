@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.synthetic.seed import SeedReport
-from jobs.warehouse import INPUT_TABLES, TABLES, Warehouse
+from jobs.warehouse import INPUT_TABLES, Warehouse
 
 _PER_RETAILER_SHOWN = 5
 
@@ -24,18 +24,16 @@ def format_summary(warehouse: Warehouse) -> str:
         "",
         f"{'table':<18}{'version':>8}{'rows':>14}{'files':>8}{'partitions':>12}{'MiB':>9}",
     ]
-    for name in TABLES:
-        if not warehouse.exists(name):
-            continue
-        s = warehouse.summary(name)
+    summaries = warehouse.summaries()
+    for s in summaries.values():
         lines.append(
             f"{s.table:<18}{s.version:>8}{s.rows:>14,}{s.files:>8}{s.partitions:>12}"
             f"{s.size_bytes / 2**20:>9.1f}"
         )
-    present = [name for name in INPUT_TABLES if warehouse.exists(name)]
+    present = [name for name in INPUT_TABLES if name in summaries]
     if not present:
         return "\n".join([*lines, "(no tables yet: run `campaigns seed`)"])
-    per_table = {name: warehouse.rows_by_partition(name) for name in present}
+    per_table = {name: summaries[name].rows_by_partition for name in present}
     retailers = sorted(per_table[present[0]], key=lambda k: -per_table[present[0]][k])
     lines += ["", f"{'retailer':<18}" + "".join(f"{name:>14}" for name in present)]
     for key in retailers[:_PER_RETAILER_SHOWN]:

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from jobs.config.models import CampaignConfig
 
 KeyT = TypeVar("KeyT", bound=Hashable)
+ValueT = TypeVar("ValueT")
 
 
 def dispatch(cases: Sequence[tuple[Column, Column]], default: Column) -> Column:
@@ -37,9 +38,7 @@ def dispatch_by_campaign(
     for Spark's whole-stage code generation (a method over 64 KB falls back to
     slow interpretation).
     """
-    groups: dict[KeyT, list[CampaignConfig]] = {}
-    for campaign in campaigns:
-        groups.setdefault(key(campaign), []).append(campaign)
+    groups = group_by_key((key(campaign), campaign) for campaign in campaigns)
     return dispatch(
         [
             (in_campaigns([c.campaign_id for c in members]), value(members[0]))
@@ -49,11 +48,11 @@ def dispatch_by_campaign(
     )
 
 
-def campaigns_by_key(pairs: Iterable[tuple[KeyT, str]]) -> dict[KeyT, list[str]]:
-    """Campaign ids grouped by a key, for `campaign_id IN (...)` branches."""
-    groups: dict[KeyT, list[str]] = {}
-    for group_key, campaign_id in pairs:
-        groups.setdefault(group_key, []).append(campaign_id)
+def group_by_key(pairs: Iterable[tuple[KeyT, ValueT]]) -> dict[KeyT, list[ValueT]]:
+    """Values grouped by key in first-seen order: the members of one `IN (...)` branch."""
+    groups: dict[KeyT, list[ValueT]] = {}
+    for group_key, value in pairs:
+        groups.setdefault(group_key, []).append(value)
     return groups
 
 

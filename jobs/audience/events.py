@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import campaigns_by_key, dispatch, in_campaigns
+from jobs.audience.columns import dispatch, group_by_key, in_campaigns
 from jobs.config.models import CampaignConfig
 from jobs.hashing import hex_digest
 from jobs.warehouse import table_spec
@@ -40,7 +40,7 @@ def message_id_column() -> Column:
 
 def template_column(campaigns: Sequence[CampaignConfig]) -> Column:
     """The variant's template for the channel, else the campaign's; none for the holdout."""
-    groups = campaigns_by_key(
+    groups = group_by_key(
         (
             (variant.variant_id, channel, variant.templates.get(channel, c.templates[channel])),
             c.campaign_id,

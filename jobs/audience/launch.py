@@ -248,15 +248,11 @@ class _PhaseClock:
 
 
 def _committed_run_ids(warehouse: Warehouse, table_name: str, run_ids: Sequence[str]) -> set[str]:
-    """The runs already committed to a table (one read of its Delta log)."""
-    if not warehouse.exists(table_name):
+    """The runs already committed to a table."""
+    tags = {run_tag(run_id): run_id for run_id in run_ids}
+    if not tags:
         return set()
-    table = warehouse.delta_table(table_name)
-    return {
-        run_id
-        for run_id in run_ids
-        if (table.transaction_version(run_tag(run_id).app_id) or 0) >= run_tag(run_id).version
-    }
+    return {tags[tag] for tag in warehouse.committed_runs(table_name, list(tags))}
 
 
 def _require(report: QualityReport, stage: str) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.columns import campaigns_by_key, dispatch, in_campaigns
+from jobs.audience.columns import dispatch, group_by_key, in_campaigns
 from jobs.config.models import CampaignConfig, OfferRule
 
 _BLOCK = 64  # SHA-256 block size in bytes
@@ -85,24 +85,19 @@ def with_offer(
     promo_secret: bytes | None,
 ) -> DataFrame:
     """Offer columns for each row's variant; holdout rows get no offer and no code."""
-    rules = {
-        (v.variant_id, v.offer.model_dump_json()): v.offer
-        for c in campaigns
-        for v in c.variants
-        if v.offer is not None
-    }
-    groups = campaigns_by_key(
-        ((v.variant_id, v.offer.model_dump_json()), c.campaign_id)
+    groups = group_by_key(
+        ((v.variant_id, v.offer.model_dump_json()), (c.campaign_id, v.offer))
         for c in campaigns
         for v in c.variants
         if v.offer is not None
     )
     offers = [
         (
-            in_campaigns(ids) & (F.col("variant_id") == F.lit(variant_id)),
-            _offer_values(rules[(variant_id, rule_key)], as_of),
+            in_campaigns([campaign_id for campaign_id, _ in members])
+            & (F.col("variant_id") == F.lit(variant_id)),
+            _offer_values(members[0][1], as_of),
         )
-        for (variant_id, rule_key), ids in groups.items()
+        for (variant_id, _), members in groups.items()
     ]
     if offers and promo_secret is None:
         raise ValueError("campaigns with offers need a promo code secret")

@@ -12,7 +12,7 @@ form is `df.write.format("delta_rs").option("write_request", request.to_json())`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, WriterCommitMessage
@@ -42,7 +42,7 @@ class DeltaRsDataSource(DataSource):
             raise WarehouseError("the delta_rs data source needs the option 'write_request'")
         request = WriteRequest.from_json(self.options["write_request"])
         if overwrite and request.mode == "append":
-            request = WriteRequest(**{**request.__dict__, "mode": "overwrite"})
+            request = replace(request, mode="overwrite")
         return DeltaRsWriter(request)
 
 

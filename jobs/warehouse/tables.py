@@ -25,6 +25,7 @@ from jobs.warehouse.datasource import FORMAT_NAME
 from jobs.warehouse.delta_log import (
     WriteMode,
     WriteRequest,
+    already_committed,
     committed_transactions,
     ensure_table,
     open_table,
@@ -39,7 +40,7 @@ from jobs.warehouse.errors import (
     WarehouseError,
 )
 from jobs.warehouse.files import hive_directory
-from jobs.warehouse.registry import TableSpec, table_spec
+from jobs.warehouse.registry import TABLES, TableSpec, table_spec
 
 _TASK_ERROR = re.compile(r"(SchemaMismatchError|PartitionViolationError): ([^\n]+)")
 # Reader features whose meaning a plain Parquet scan would silently ignore.
@@ -73,8 +74,12 @@ class TableSummary:
     version: int
     rows: int
     files: int
-    partitions: int
     size_bytes: int
+    rows_by_partition: dict[tuple[str | None, ...], int]
+
+    @property
+    def partitions(self) -> int:
+        return len(self.rows_by_partition)
 
 
 @dataclass
@@ -100,8 +105,12 @@ class Warehouse:
     def uri(self, name: str) -> str:
         return f"{self.root_uri}/{table_spec(name).name}"
 
+    def find(self, name: str, *, version: int | None = None) -> DeltaTable | None:
+        """The table's Delta log, opened once, or None before anything created it."""
+        return open_table(self.uri(name), self.storage_options, version)
+
     def delta_table(self, name: str, *, version: int | None = None) -> DeltaTable:
-        table = open_table(self.uri(name), self.storage_options, version)
+        table = self.find(name, version=version)
         if table is None:
             raise TableNotFoundError(
                 f"table '{name}' does not exist at {self.uri(name)}; "
@@ -110,7 +119,7 @@ class Warehouse:
         return table
 
     def exists(self, name: str) -> bool:
-        return open_table(self.uri(name), self.storage_options) is not None
+        return self.find(name) is not None
 
     def read(
         self,
@@ -138,9 +147,12 @@ class Warehouse:
         self, name: str, *, partitions: dict[str, list[str]] | None = None
     ) -> DataFrame:
         """The table, or an empty DataFrame of its declared schema before it first exists."""
-        if self.exists(name):
+        table = self.find(name)
+        if table is None:
+            return self.spark.createDataFrame([], table_spec(name).schema)
+        if self.engine == "delta-spark":
             return self.read(name, partitions=partitions)
-        return self.spark.createDataFrame([], table_spec(name).schema)
+        return self._read_snapshot(table, name, partitions)
 
     def _read_snapshot(
         self, table: DeltaTable, name: str, partitions: dict[str, list[str]] | None
@@ -244,41 +256,51 @@ class Warehouse:
 
     def last_run_version(self, name: str, app_id: str) -> int | None:
         """The last run version `app_id` committed to `name`, if any."""
-        if not self.exists(name):
-            return None
-        return self.delta_table(name).transaction_version(app_id)
+        table = self.find(name)
+        return None if table is None else table.transaction_version(app_id)
+
+    def committed_runs(self, name: str, runs: Sequence[RunTag]) -> set[RunTag]:
+        """The runs `name` already holds, from one read of its log."""
+        table = self.find(name)
+        if table is None:
+            return set()
+        return {run for run in runs if already_committed(table, run.app_id, run.version)}
 
     def last_commit_metadata(self, name: str) -> dict[str, object]:
         """The newest commit's info, including custom metadata a job attached to it."""
-        if not self.exists(name):
-            return {}
-        history = self.delta_table(name).history(1)
+        table = self.find(name)
+        history = table.history(1) if table is not None else []
         return dict(history[0]) if history else {}
 
     def rows_by_partition(self, name: str) -> dict[tuple[str | None, ...], int]:
         """Row counts per partition, from the log's file statistics (no scan)."""
-        actions = pa.table(self.delta_table(name).get_add_actions(flatten=True)).to_pylist()
-        counts: dict[tuple[str | None, ...], int] = {}
-        for action in actions:
-            key = tuple(v for k, v in action.items() if k.startswith("partition."))
-            counts[key] = counts.get(key, 0) + int(action["num_records"] or 0)
-        return counts
+        return self.summary(name).rows_by_partition
 
     def summary(self, name: str) -> TableSummary:
-        table = self.delta_table(name)
-        actions = pa.table(table.get_add_actions(flatten=True))
-        partition_columns = [c for c in actions.column_names if c.startswith("partition.")]
-        partitions = len(
-            {tuple(row.values()) for row in actions.select(partition_columns).to_pylist()}
-        )
+        """Version, rows, files, size and rows per partition, from the log alone."""
+        return self._summarize(name, self.delta_table(name))
+
+    def summaries(self) -> dict[str, TableSummary]:
+        """The summary of every declared table that exists (each log read once)."""
+        tables = {name: self.find(name) for name in TABLES}
+        return {name: self._summarize(name, t) for name, t in tables.items() if t is not None}
+
+    def _summarize(self, name: str, table: DeltaTable) -> TableSummary:
+        rows_by_partition: dict[tuple[str | None, ...], int] = {}
+        files = size_bytes = 0
+        for action in pa.table(table.get_add_actions(flatten=True)).to_pylist():
+            key = tuple(v for k, v in action.items() if k.startswith("partition."))
+            rows_by_partition[key] = rows_by_partition.get(key, 0) + int(action["num_records"] or 0)
+            files += 1
+            size_bytes += int(action["size_bytes"])
         return TableSummary(
             table=name,
             uri=self.uri(name),
             version=table.version(),
-            rows=sum(actions.column("num_records").to_pylist()) if actions.num_rows else 0,
-            files=actions.num_rows,
-            partitions=partitions,
-            size_bytes=sum(actions.column("size_bytes").to_pylist()) if actions.num_rows else 0,
+            rows=sum(rows_by_partition.values()),
+            files=files,
+            size_bytes=size_bytes,
+            rows_by_partition=rows_by_partition,
         )
 
 

@@ -17,9 +17,10 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from liquid.exceptions import LiquidError
 
 from jobs.providers.base import MAX_RECIPIENTS_PER_BATCH
@@ -54,6 +55,26 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return web.json_response({"message": message}, status=status, headers=headers)
 
 
+class _RejectedError(Exception):
+    """Raised anywhere in a handler to answer with an error; see `_rejections`."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.text)
+        self.response = response
+
+
+def _reject(status: int, message: str, headers: dict[str, str] | None = None) -> NoReturn:
+    raise _RejectedError(_error(status, message, headers))
+
+
+@web.middleware
+async def _rejections(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except _RejectedError as rejected:
+        return rejected.response
+
+
 def _rate_headers(ws: WorkspaceState, wait: float) -> dict[str, str]:
     return {
         "X-RateLimit-Limit": str(ws.limiter.burst),
@@ -62,23 +83,21 @@ def _rate_headers(ws: WorkspaceState, wait: float) -> dict[str, str]:
     }
 
 
-async def _gate(request: web.Request) -> WorkspaceState | web.Response:
+async def _gate(request: web.Request) -> WorkspaceState:
     """Workspace, authentication, injected faults and the rate limit, in that order."""
     sim = request.app[SIMULATOR]
     ws = sim.workspaces.get(request.match_info["workspace_id"])
     if ws is None:
-        return _error(404, f"unknown workspace '{request.match_info['workspace_id']}'")
+        _reject(404, f"unknown workspace '{request.match_info['workspace_id']}'")
     if request.headers.get("Authorization") != f"Bearer {ws.api_key}":
         ws.counters["401"] += 1
-        return _error(401, f"invalid API key for workspace '{ws.workspace_id}'")
+        _reject(401, f"invalid API key for workspace '{ws.workspace_id}'")
     for faults in (sim.faults, ws.faults):
-        injected = await _inject(faults, ws, sim)
-        if injected is not None:
-            return injected
+        await _inject(faults, ws, sim)
     wait = ws.limiter.take()
     if wait > 0:
         ws.counters["429"] += 1
-        return _error(
+        _reject(
             429,
             "rate limit exceeded",
             {"Retry-After": str(math.ceil(wait)), **_rate_headers(ws, wait)},
@@ -86,7 +105,7 @@ async def _gate(request: web.Request) -> WorkspaceState | web.Response:
     return ws
 
 
-async def _inject(faults: Faults, ws: WorkspaceState, sim: Simulator) -> web.Response | None:
+async def _inject(faults: Faults, ws: WorkspaceState, sim: Simulator) -> None:
     if faults.latency_ms or faults.latency_jitter_ms:
         jitter = (
             sim.random.expovariate(1 / faults.latency_jitter_ms)
@@ -96,41 +115,37 @@ async def _inject(faults: Faults, ws: WorkspaceState, sim: Simulator) -> web.Res
         await asyncio.sleep((faults.latency_ms + jitter) / 1000)
     if faults.outage:
         ws.counters["503"] += 1
-        return _error(503, "service unavailable (injected outage)")
+        _reject(503, "service unavailable (injected outage)")
     if faults.throttle_burst > 0:
         faults.throttle_burst -= 1
         ws.counters["429"] += 1
-        return _error(
+        _reject(
             429,
             "rate limit exceeded (injected burst)",
             {"Retry-After": "1", **_rate_headers(ws, 1.0)},
         )
     if sim.random.random() < faults.error_rate:
         ws.counters["500"] += 1
-        return _error(500, "internal error (injected)")
+        _reject(500, "internal error (injected)")
     if sim.random.random() < faults.timeout_rate:
         ws.counters["timeout"] += 1
         await asyncio.sleep(faults.timeout_hold_s)
-        return _error(504, "gateway timeout (injected)")
-    return None
+        _reject(504, "gateway timeout (injected)")
 
 
-async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
+async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json(loads=json.loads)
     except ValueError as error:
-        return _error(400, f"malformed JSON body: {error}")
-    return body if isinstance(body, dict) else _error(400, "body must be a JSON object")
+        _reject(400, f"malformed JSON body: {error}")
+    if not isinstance(body, dict):
+        _reject(400, "body must be a JSON object")
+    return body
 
 
 async def send(request: web.Request) -> web.Response:
-    gated = await _gate(request)
-    if isinstance(gated, web.Response):
-        return gated
-    ws, sim = gated, request.app[SIMULATOR]
+    ws, sim = await _gate(request), request.app[SIMULATOR]
     body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
     problem = _validate_send(ws, body)
     if problem:
         ws.counters["400"] += 1
@@ -242,49 +257,41 @@ def _seconds_to_midnight() -> int:
 
 
 async def template_write(request: web.Request) -> web.Response:
-    gated = await _gate(request)
-    if isinstance(gated, web.Response):
-        return gated
+    ws = await _gate(request)
     body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
     channel, action = request.match_info["channel"], request.match_info["action"]
     if not isinstance(body.get("fields"), dict) or not body.get("template_id"):
         return _error(400, "a template needs 'template_id' and a 'fields' object")
     key = (channel, str(body["template_id"]))
-    if action == "create" and key in gated.templates:
+    if action == "create" and key in ws.templates:
         return _error(409, f"template '{key[1]}' already exists; use update")
-    if action == "update" and key not in gated.templates:
+    if action == "update" and key not in ws.templates:
         return _error(404, f"template '{key[1]}' does not exist; use create")
     try:
-        gated.templates[key] = StoredTemplate.compile(channel, body)
+        ws.templates[key] = StoredTemplate.compile(channel, body)
     except LiquidError as error:
         return _error(400, f"Liquid syntax error in template '{key[1]}': {error}")
     return web.json_response({"message": "success"}, status=201 if action == "create" else 200)
 
 
 async def template_list(request: web.Request) -> web.Response:
-    gated = await _gate(request)
-    if isinstance(gated, web.Response):
-        return gated
+    ws = await _gate(request)
     channel = request.match_info["channel"]
     return web.json_response(
-        {"templates": [t.public() for (c, _), t in sorted(gated.templates.items()) if c == channel]}
+        {"templates": [t.public() for (c, _), t in sorted(ws.templates.items()) if c == channel]}
     )
 
 
 async def export_events(request: web.Request) -> web.Response:
-    gated = await _gate(request)
-    if isinstance(gated, web.Response):
-        return gated
+    ws = await _gate(request)
     try:
         cursor = request.query.get("cursor")
         start = int(base64.urlsafe_b64decode(cursor).decode()) if cursor else 0
         limit = min(10_000, max(1, int(request.query.get("limit", "1000"))))
     except ValueError:
         return _error(400, "invalid 'cursor' or 'limit'")
-    _expand_events(request.app[SIMULATOR], gated)
-    page = gated.events[start : start + limit]
+    _expand_events(request.app[SIMULATOR], ws)
+    page = ws.events[start : start + limit]
     next_cursor = base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()
     return web.json_response({"events": page, "next_cursor": next_cursor})
 
@@ -319,8 +326,6 @@ async def admin_faults(request: web.Request) -> web.Response:
     """{"workspace_id": optional, <fault fields>...}: global when no workspace is named."""
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
     ws_id = body.pop("workspace_id", None)
     target = sim.faults if ws_id is None else sim.workspaces[ws_id].faults
     try:
@@ -334,8 +339,6 @@ async def admin_pools(request: web.Request) -> web.Response:
     """{"pool": daily_cap or null, ...}"""
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
     for pool, cap in body.items():
         sim.pools.setdefault(pool, PoolCap()).daily_cap = None if cap is None else int(cap)
     return web.json_response({name: asdict(p) for name, p in sim.pools.items()})
@@ -345,8 +348,6 @@ async def admin_rate_limits(request: web.Request) -> web.Response:
     """{"workspace_id": optional, "requests_per_second": x, "burst": n}"""
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
     ws_id = body.get("workspace_id")
     for ws in sim.workspaces.values():
         if ws_id in (None, ws.workspace_id):
@@ -369,7 +370,7 @@ async def admin_messages(request: web.Request) -> web.Response:
 
 
 def build_app(simulator: Simulator) -> web.Application:
-    app = web.Application(client_max_size=8 * 2**20)
+    app = web.Application(client_max_size=8 * 2**20, middlewares=[_rejections])
     app[SIMULATOR] = simulator
     prefix = "/ws/{workspace_id}"
     app.router.add_post(f"{prefix}/messages/send", send)
