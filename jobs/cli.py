@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from jobs import bench, launch_job, provider_sim, seed_job
+from jobs import bench, deliver_job, launch_job, provider_sim, seed_job, templates_job
 from jobs.config import ConfigError, load_conf
+from jobs.delivery.demo import demo_delivery
 from jobs.quality.checks import DataQualityError
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
 from jobs.summary import format_summary
@@ -35,15 +36,18 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """The pipeline end to end on the embedded default, in one Spark session:
-    seed the warehouse, launch every configured campaign as of the seed's last
-    day, summarize. Running it again writes nothing."""
+    """The pipeline end to end on the embedded default: seed the warehouse and
+    launch every configured campaign as of the seed's last day (Spark), then
+    deliver through the provider simulator on loopback (Flink), and report.
+    Running it again sends nothing twice."""
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-demo") as job:
         seed_job.seed(job, args)
         launches = launch_job.plan_launches(job.conf, sorted(job.conf.campaigns), as_of)
         launch_job.launch_campaigns(job, launches, as_of=as_of)
         emit(format_summary(job.warehouse))
+        conf = job.conf
+    emit(demo_delivery(conf))
     return 0
 
 
@@ -87,6 +91,29 @@ def build_parser() -> argparse.ArgumentParser:
         provider_sim.run,
         "run the provider simulator on loopback for every workspace of conf/",
         provider_sim.add_arguments,
+    )
+    command(
+        "deliver",
+        deliver_job.run,
+        "deliver campaign_events through each retailer's workspace (PyFlink)",
+        deliver_job.add_arguments,
+    )
+    command(
+        "pause",
+        deliver_job.pause,
+        "pause a campaign's delivery (applied within seconds)",
+        deliver_job.add_control_arguments,
+    )
+    command(
+        "resume",
+        deliver_job.resume,
+        "resume a paused campaign; its paused messages go out on the next delivery",
+        deliver_job.add_control_arguments,
+    )
+    command(
+        "deploy-templates",
+        templates_job.run,
+        "create or update the template library in every retailer's workspace",
     )
     command("summary", _summary, "print every warehouse table's version, rows and size")
     command("validate-config", _validate_config, "validate the whole conf/ tree")

@@ -41,11 +41,12 @@ QUIET_LOGGERS = ("great_expectations", "py4j", "aiohttp.access")
 
 
 def configure_logging() -> None:
-    """Our jobs log at INFO; chatty libraries only when something is wrong."""
+    """Our jobs log at INFO; libraries (Beam, py4j, GE) only when something is wrong."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("jobs").setLevel(logging.INFO)
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -62,6 +62,8 @@ class RetailerConfig(StrictModel):
     rate_limit: RateLimit
     ip_pool: Identifier
     frequency_cap: FrequencyCap = FrequencyCap(max_messages=3, window_days=7)
+    # Messages a day the retailer may send (its warming plan's cap); none means uncapped.
+    daily_cap: int | None = Field(default=None, ge=1)
 
     def sending_identity(self, sending_domain: str) -> str:
         """Every retailer sends as `<slug>@<shared domain>` so reputation stays per brand."""
@@ -195,6 +197,17 @@ class SparkSettings(StrictModel):
     conf: dict[str, str] = Field(default_factory=dict)
 
 
+class FlinkSettings(StrictModel):
+    """How the delivery job runs: mini cluster locally, `flink run -py` on a cluster."""
+
+    parallelism: int = Field(default=2, ge=1)
+    # Batches awaiting the provider per send subtask (Flink async I/O capacity).
+    async_capacity: int = Field(default=1000, ge=1)
+    # Requests open at once per retailer workspace.
+    max_in_flight_per_workspace: int = Field(default=8, ge=1)
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
 class Profile(StrictModel):
     """Where tables live and how engines run: `local` on one machine, `cluster` beyond."""
 
@@ -203,6 +216,7 @@ class Profile(StrictModel):
     storage_options_env: dict[str, EnvVarName] = Field(default_factory=dict)
     delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
     spark: SparkSettings = SparkSettings()
+    flink: FlinkSettings = FlinkSettings()
     # Local only: where a missing secret is generated once and kept (never in git).
     dev_secrets_dir: str | None = None
 

@@ -2,6 +2,7 @@
 
 from jobs.providers.base import (
     MAX_RECIPIENTS_PER_BATCH,
+    AsyncProvider,
     EventPage,
     PermanentError,
     ProviderError,
@@ -18,6 +19,7 @@ from jobs.providers.wire import Workspace
 
 __all__ = [
     "MAX_RECIPIENTS_PER_BATCH",
+    "AsyncProvider",
     "EventPage",
     "PermanentError",
     "ProviderError",

@@ -45,6 +45,7 @@ class RecipientResult:
     message_id: str
     status: RecipientStatus
     reason: str | None = None
+    dispatch_id: str | None = None
 
 
 @dataclass(frozen=True)

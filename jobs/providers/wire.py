@@ -117,8 +117,11 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
 
 def parse_send_results(batch: SendBatch, payload: Any) -> list[RecipientResult]:
     """Per-recipient outcome; a recipient the provider did not mention is an error."""
+    dispatch_id = payload.get("dispatch_id")
     results = {
-        item["send_id"]: RecipientResult(item["send_id"], item["status"], item.get("reason"))
+        item["send_id"]: RecipientResult(
+            item["send_id"], item["status"], item.get("reason"), dispatch_id
+        )
         for item in payload.get("results", [])
     }
     missing = [r.message_id for r in batch.recipients if r.message_id not in results]

@@ -14,11 +14,13 @@ from jobs.warehouse.errors import (
 )
 from jobs.warehouse.registry import INPUT_TABLES, TABLES, TableSpec, table_spec
 from jobs.warehouse.session import build_spark
+from jobs.warehouse.store import DeltaStore
 from jobs.warehouse.tables import RunTag, TableSummary, Warehouse, WriteResult
 
 __all__ = [
     "INPUT_TABLES",
     "TABLES",
+    "DeltaStore",
     "PartitionViolationError",
     "RunTag",
     "SchemaMismatchError",

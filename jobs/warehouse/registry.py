@@ -148,9 +148,61 @@ DELIVERY_EVENTS = TableSpec(
     "bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated by event_id.",
 )
 
+MESSAGE_SENDS = TableSpec(
+    name="message_sends",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("message_id", _STRING, False),
+        ("run_id", _STRING, False),
+        ("campaign_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("variant_id", _STRING, False),
+        ("template_id", _STRING, True),
+        ("status", _STRING, False),
+        ("reason", _STRING, True),
+        ("attempts", _INT, False),
+        ("dispatch_id", _STRING, True),
+        ("batch_size", _INT, False),
+        ("queued_at", _TS, False),
+        ("first_attempt_at", _TS, True),
+        ("completed_at", _TS, False),
+        ("send_latency_ms", _LONG, True),
+        ("delivery_run_id", _STRING, False),
+        ("source_version", _LONG, False),
+    ),
+    partition_by=("retailer_id",),
+    description="One row per message of campaign_events: its latest delivery status (sent, "
+    "failed, deferred, paused or suppressed) with reason, attempts and timings. Deferred and "
+    "paused rows are picked up by a later delivery run and updated in place.",
+)
+
+CAMPAIGN_CONTROLS = TableSpec(
+    name="campaign_controls",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("campaign_id", _STRING, False),
+        ("action", _STRING, False),
+        ("requested_at", _TS, False),
+        ("requested_by", _STRING, True),
+        ("note", _STRING, True),
+    ),
+    partition_by=("retailer_id",),
+    description="Pause and resume requests per campaign; the newest request wins.",
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (CUSTOMERS, ORDERS, CONSENTS, CAMPAIGN_EVENTS, CAMPAIGN_RUNS, DELIVERY_EVENTS)
+    for spec in (
+        CUSTOMERS,
+        ORDERS,
+        CONSENTS,
+        CAMPAIGN_EVENTS,
+        CAMPAIGN_RUNS,
+        DELIVERY_EVENTS,
+        MESSAGE_SENDS,
+        CAMPAIGN_CONTROLS,
+    )
 }
 INPUT_TABLES = ("customers", "orders", "consents")
 

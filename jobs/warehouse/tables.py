@@ -25,39 +25,21 @@ from jobs.warehouse.datasource import FORMAT_NAME
 from jobs.warehouse.delta_log import (
     WriteMode,
     WriteRequest,
-    already_committed,
     committed_transactions,
     ensure_table,
-    open_table,
-    storage_options_from_env,
     sweep_failed_write,
 )
 from jobs.warehouse.errors import (
     PartitionViolationError,
     SchemaMismatchError,
-    TableNotFoundError,
     UnsupportedTableError,
     WarehouseError,
 )
 from jobs.warehouse.files import hive_directory
 from jobs.warehouse.registry import TABLES, TableSpec, table_spec
+from jobs.warehouse.store import DeltaStore, RunTag, check_readable
 
 _TASK_ERROR = re.compile(r"(SchemaMismatchError|PartitionViolationError): ([^\n]+)")
-# Reader features whose meaning a plain Parquet scan would silently ignore.
-_UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
-
-
-@dataclass(frozen=True)
-class RunTag:
-    """Identifies one run of one job, for idempotent writes (a Delta `txn` action).
-
-    `app_id` names the job and its scope (e.g. `campaigns-engine/<campaign>`);
-    `version` grows with every run. A version at or below the last committed
-    one is skipped.
-    """
-
-    app_id: str
-    version: int
 
 
 @dataclass(frozen=True)
@@ -99,24 +81,23 @@ class Warehouse:
         )
 
     @property
+    def store(self) -> DeltaStore:
+        """The same tables without Spark: log access, Arrow reads and delta-rs commits."""
+        return DeltaStore(self.root_uri, self.storage_options_env)
+
+    @property
     def storage_options(self) -> dict[str, str]:
-        return storage_options_from_env(self.storage_options_env)
+        return self.store.storage_options
 
     def uri(self, name: str) -> str:
-        return f"{self.root_uri}/{table_spec(name).name}"
+        return self.store.uri(name)
 
     def find(self, name: str, *, version: int | None = None) -> DeltaTable | None:
         """The table's Delta log, opened once, or None before anything created it."""
-        return open_table(self.uri(name), self.storage_options, version)
+        return self.store.find(name, version=version)
 
     def delta_table(self, name: str, *, version: int | None = None) -> DeltaTable:
-        table = self.find(name, version=version)
-        if table is None:
-            raise TableNotFoundError(
-                f"table '{name}' does not exist at {self.uri(name)}; "
-                "run `campaigns seed` (inputs) or the job that produces it first"
-            )
-        return table
+        return self.store.delta_table(name, version=version)
 
     def exists(self, name: str) -> bool:
         return self.find(name) is not None
@@ -158,7 +139,7 @@ class Warehouse:
         self, table: DeltaTable, name: str, partitions: dict[str, list[str]] | None
     ) -> DataFrame:
         schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
-        _check_readable(table, name)
+        check_readable(table, name)
         actions = [
             action
             for action in pa.table(table.get_add_actions(flatten=True)).to_pylist()
@@ -256,15 +237,11 @@ class Warehouse:
 
     def last_run_version(self, name: str, app_id: str) -> int | None:
         """The last run version `app_id` committed to `name`, if any."""
-        table = self.find(name)
-        return None if table is None else table.transaction_version(app_id)
+        return self.store.last_run_version(name, app_id)
 
     def committed_runs(self, name: str, runs: Sequence[RunTag]) -> set[RunTag]:
         """The runs `name` already holds, from one read of its log."""
-        table = self.find(name)
-        if table is None:
-            return set()
-        return {run for run in runs if already_committed(table, run.app_id, run.version)}
+        return self.store.committed_runs(name, runs)
 
     def last_commit_metadata(self, name: str) -> dict[str, object]:
         """The newest commit's info, including custom metadata a job attached to it."""
@@ -337,16 +314,6 @@ def _typed_task_error(error: PythonException) -> Exception:
         return error
     kind = {cls.__name__: cls for cls in (SchemaMismatchError, PartitionViolationError)}
     return kind[found.group(1)](f"{found.group(2).strip()} (in a Spark task)")
-
-
-def _check_readable(table: DeltaTable, name: str) -> None:
-    features = set(table.protocol().reader_features or [])
-    unsupported = features & _UNSUPPORTED_READER_FEATURES
-    if unsupported:
-        raise UnsupportedTableError(
-            f"table '{name}' uses Delta reader features {sorted(unsupported)} that a plain "
-            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`."
-        )
 
 
 def _check_hive_layout(

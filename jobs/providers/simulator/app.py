@@ -14,6 +14,7 @@ import json
 import math
 import random
 import time
+import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -168,7 +169,9 @@ async def send(request: web.Request) -> web.Response:
     pool.sent += sum(r["status"] == "accepted" for r in results)
     ws.counters["requests_ok"] += 1
     return web.json_response(
-        {"message": "success", "results": results}, status=201, headers=_rate_headers(ws, 0.0)
+        {"message": "success", "dispatch_id": uuid.uuid4().hex, "results": results},
+        status=201,
+        headers=_rate_headers(ws, 0.0),
     )
 
 

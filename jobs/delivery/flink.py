@@ -1,0 +1,215 @@
+"""The PyFlink side of delivery: functions around the pure pieces, and the job graph.
+
+    work units (files) -> read -> chunks -> key_by(retailer) -> rebatch (<= 50)
+        -> async send (rate limit, cap, retries, breaker) -> batch reports -> driver
+
+The send operator is chained to the keyed rebatcher (same parallelism, forward
+connection), so every batch of a retailer passes through the one subtask that
+owns its key, and that subtask's token bucket and daily cap are the retailer's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyflink.common import Configuration, Time, Types, WatermarkStrategy
+from pyflink.common.watermark_strategy import TimestampAssigner
+from pyflink.datastream import (
+    KeyedProcessFunction,
+    RuntimeContext,
+    StreamExecutionEnvironment,
+    TimeDomain,
+)
+from pyflink.datastream.async_data_stream import AsyncDataStream
+from pyflink.datastream.data_stream import DataStream
+from pyflink.datastream.functions import AsyncFunction, FlatMapFunction
+
+from jobs.config import Conf
+from jobs.config.models import Profile
+from jobs.delivery.controls import PauseWatcher
+from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.plan import DeliveryPlan, WorkUnit
+from jobs.delivery.rebatch import Rebatcher
+from jobs.delivery.records import BatchReport, EventChunk
+from jobs.delivery.sender import BatchSender, RetryPolicy, SendLane
+from jobs.delivery.source import EventReader
+from jobs.providers.routing import ProviderRouter
+from jobs.templates import TemplateLibrary
+from jobs.warehouse.store import DeltaStore
+
+# Fires once per key when the bounded input ends (the final watermark), unlike
+# processing-time timers, which a bounded job drops at end of input.
+END_OF_INPUT = 2**62
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    max_wait_ms: int = 1_000
+    send_timeout_s: int = 3_600
+    pause_refresh_s: float = 2.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_threshold: int = 5
+    breaker_cooldown_s: float = 10.0
+
+
+def build_environment(profile: Profile) -> StreamExecutionEnvironment:
+    """A mini cluster locally; under `flink run -py` the cluster's own environment."""
+    config = Configuration()
+    settings = {
+        "python.executable": sys.executable,
+        "python.client.executable": sys.executable,
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "2",
+        "restart-strategy.fixed-delay.delay": "1 s",
+        **profile.flink.conf,
+    }
+    for key, value in settings.items():
+        config.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(profile.flink.parallelism)
+    return env
+
+
+class ReadEvents(FlatMapFunction):
+    def __init__(self, store: DeltaStore, conf: Conf, library: TemplateLibrary, plan: DeliveryPlan):
+        self.store, self.conf, self.library = store, conf, library
+        self.ledger_version = plan.ledger_version
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.reader = EventReader(self.store, self.conf, self.library, self.ledger_version)
+        self.events_read = runtime_context.get_metrics_group().counter("events_read")
+
+    def flat_map(self, unit: WorkUnit) -> Iterator[EventChunk]:
+        for chunk in self.reader.read(unit):
+            self.events_read.inc(len(chunk.events))
+            yield chunk
+
+
+class OldestEventTime(TimestampAssigner):
+    def extract_timestamp(self, value: EventChunk, record_timestamp: int) -> int:
+        return value.oldest_ms
+
+
+class RebatchFunction(KeyedProcessFunction):
+    """Keyed by retailer: full batches at once, partial ones after `max_wait_ms` or at the end."""
+
+    def __init__(self, max_wait_ms: int) -> None:
+        self.max_wait_ms = max_wait_ms
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.rebatchers: dict[str, Rebatcher] = {}
+        self.end_armed: set[str] = set()
+        self.wait_timers: dict[str, int] = {}
+
+    def process_element(self, chunk: EventChunk, ctx: Any) -> Iterator[EventChunk]:
+        retailer_id = ctx.get_current_key()
+        rebatcher = self.rebatchers.setdefault(
+            retailer_id, Rebatcher(retailer_id, max_wait_ms=self.max_wait_ms)
+        )
+        if retailer_id not in self.end_armed:
+            ctx.timer_service().register_event_time_timer(END_OF_INPUT)
+            self.end_armed.add(retailer_id)
+        now = ctx.timer_service().current_processing_time()
+        yield from rebatcher.add(chunk, now)
+        if rebatcher.buffered and self.wait_timers.get(retailer_id, 0) <= now:
+            due = now + self.max_wait_ms
+            ctx.timer_service().register_processing_time_timer(due)
+            self.wait_timers[retailer_id] = due
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[EventChunk]:
+        rebatcher = self.rebatchers.get(ctx.get_current_key())
+        if rebatcher is None:
+            return
+        if ctx.time_domain() == TimeDomain.EVENT_TIME:
+            yield from rebatcher.drain()
+        else:
+            yield from rebatcher.due(ctx.timer_service().current_processing_time())
+
+
+class SendFunction(AsyncFunction):
+    def __init__(self, conf: Conf, store: DeltaStore, plan: DeliveryPlan, options: DeliveryOptions):
+        self.conf, self.store, self.options = conf, store, options
+        self.caps = dict(plan.caps)
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        flink = self.conf.profile.flink
+        self.router = ProviderRouter(self.conf, max_in_flight=flink.max_in_flight_per_workspace)
+        self.sender = BatchSender(
+            lane_for=self._lane,
+            pauses=PauseWatcher(self.store, refresh_s=self.options.pause_refresh_s),
+            policy=self.options.retry,
+        )
+        metrics = runtime_context.get_metrics_group()
+        self.counters = {
+            name: metrics.counter(name)
+            for name in (
+                "sent",
+                "failed",
+                "deferred",
+                "paused",
+                "suppressed",
+                "retried",
+                "throttled",
+            )
+        }
+        self.batch_size = metrics.distribution("batch_size")
+        self.send_latency_ms = metrics.distribution("send_latency_ms")
+
+    def _lane(self, retailer_id: str) -> SendLane:
+        retailer = self.conf.retailer(retailer_id)
+        return SendLane(
+            client=self.router.async_for_retailer(retailer_id),
+            bucket=TokenBucket.for_retailer(retailer),
+            cap=DailyCap(self.caps.get(retailer_id)),
+            breaker=CircuitBreaker(
+                threshold=self.options.breaker_threshold, cooldown_s=self.options.breaker_cooldown_s
+            ),
+        )
+
+    async def async_invoke(self, batch: EventChunk) -> list[BatchReport]:
+        started = time.monotonic()
+        report = await self.sender.deliver(batch)
+        for outcome in report.outcomes:
+            self.counters[outcome.status].inc()
+        self.counters["retried"].inc(max(0, report.requests - 1))
+        self.counters["throttled"].inc(report.throttled)
+        self.batch_size.update(report.batch_size)
+        if report.requests:
+            self.send_latency_ms.update(int((time.monotonic() - started) * 1000))
+        return [report]
+
+
+def delivery_stream(
+    env: StreamExecutionEnvironment,
+    plan: DeliveryPlan,
+    *,
+    conf: Conf,
+    store: DeltaStore,
+    library: TemplateLibrary,
+    options: DeliveryOptions,
+) -> DataStream:
+    """The job graph for one plan; the caller collects its batch reports."""
+    chunks = (
+        env.from_collection(list(plan.units))
+        .name("campaign_events files")
+        .flat_map(ReadEvents(store, conf, library, plan))
+        .name("read events")
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(OldestEventTime())
+        )
+    )
+    batches = (
+        chunks.key_by(lambda chunk: chunk.retailer_id, key_type=Types.STRING())
+        .process(RebatchFunction(options.max_wait_ms))
+        .name("rebatch per retailer")
+    )
+    return AsyncDataStream.unordered_wait(
+        batches,
+        SendFunction(conf, store, plan, options),
+        Time.seconds(options.send_timeout_s),
+        conf.profile.flink.async_capacity,
+    ).name("send")

@@ -1,0 +1,152 @@
+"""What one delivery run reads: decided on the driver, from the Delta logs alone.
+
+The source is the set of files added to campaign_events after the version the
+last run committed (stored as a `txn` in message_sends, in the same commit as
+that run's final results) up to the newest version. Carry-over adds the files
+of retailers holding deferred or paused messages that may now go out; the
+readers skip every message message_sends already records as final, so a file
+read twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jobs.config import Conf
+from jobs.delivery.controls import CONTROLS, paused_campaigns
+from jobs.delivery.records import CAP_DEFERRAL, PENDING_STATUSES
+from jobs.warehouse.store import DeltaStore
+
+EVENTS = "campaign_events"
+SENDS = "message_sends"
+SOURCE_APP_ID = "delivery/campaign_events"
+LEDGER_COLUMNS = ["retailer_id", "campaign_id", "run_id", "status", "reason", "completed_at"]
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One Parquet file of campaign_events, for one Flink reader task."""
+
+    retailer_id: str
+    path: str  # relative to the table root
+    run_ids: tuple[str, ...] | None = None  # carry-over reads only these runs
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    delivery_run_id: str
+    source_from: int | None  # the last committed version; None before the first run
+    source_to: int
+    ledger_version: int | None
+    units: tuple[WorkUnit, ...]
+    caps: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def has_new_version(self) -> bool:
+        return self.source_from is None or self.source_to > self.source_from
+
+    def describe(self) -> str:
+        carried = sum(unit.run_ids is not None for unit in self.units)
+        start = "start" if self.source_from is None else str(self.source_from)
+        return (
+            f"campaign_events versions ({start}, {self.source_to}]: "
+            f"{len(self.units) - carried} new files, {carried} carry-over files"
+        )
+
+
+def plan_delivery(
+    store: DeltaStore, conf: Conf, *, delivery_run_id: str, today: date
+) -> DeliveryPlan | None:
+    """The next run's work, or None when campaign_events does not exist yet."""
+    events = store.find(EVENTS)
+    if events is None:
+        return None
+    committed = store.last_run_version(SENDS, SOURCE_APP_ID)
+    ledger = store.find(SENDS)
+    ledger_df = (
+        store.read_arrow(SENDS, columns=LEDGER_COLUMNS, version=ledger.version())
+        if ledger is not None
+        else None
+    )
+    caps = remaining_caps(conf, ledger_df, today)
+    units = added_files(store, committed, events.version())
+    units += carry_over(store, ledger_df, caps, events.version())
+    return DeliveryPlan(
+        delivery_run_id=delivery_run_id,
+        source_from=committed,
+        source_to=events.version(),
+        ledger_version=None if ledger is None else ledger.version(),
+        units=tuple(units),
+        caps=caps,
+    )
+
+
+def _files(store: DeltaStore, version: int) -> dict[str, str]:
+    """Path -> retailer of every file in a snapshot of campaign_events."""
+    actions = pa.table(store.delta_table(EVENTS, version=version).get_add_actions(flatten=True))
+    return dict(
+        zip(
+            actions.column("path").to_pylist(),
+            actions.column("partition.retailer_id").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def added_files(store: DeltaStore, committed: int | None, newest: int) -> list[WorkUnit]:
+    """Files in the newest snapshot that the committed snapshot did not have."""
+    if committed is not None and committed >= newest:
+        return []
+    before = set(_files(store, committed)) if committed is not None else set()
+    return [
+        WorkUnit(retailer, path)
+        for path, retailer in sorted(_files(store, newest).items())
+        if path not in before
+    ]
+
+
+def remaining_caps(conf: Conf, ledger_df: pa.Table | None, today: date) -> dict[str, int | None]:
+    """Each capped retailer's messages left for today (UTC), after what the ledger sent."""
+    midnight = datetime.combine(today, time.min, tzinfo=UTC)
+    sent_today: dict[str, int] = defaultdict(int)
+    if ledger_df is not None and ledger_df.num_rows:
+        mask = pc.and_(
+            pc.equal(ledger_df["status"], "sent"),
+            pc.greater_equal(
+                ledger_df["completed_at"], pa.scalar(midnight, ledger_df["completed_at"].type)
+            ),
+        )
+        for retailer in ledger_df.filter(mask).column("retailer_id").to_pylist():
+            sent_today[retailer] += 1
+    return {
+        rid: None if r.daily_cap is None else max(0, r.daily_cap - sent_today[rid])
+        for rid, r in conf.retailers.items()
+    }
+
+
+def carry_over(
+    store: DeltaStore, ledger_df: pa.Table | None, caps: dict[str, int | None], newest: int
+) -> list[WorkUnit]:
+    """Files holding deferred or paused messages that this run may now send."""
+    if ledger_df is None or not ledger_df.num_rows:
+        return []
+    pending = ledger_df.filter(pc.is_in(ledger_df["status"], pa.array(PENDING_STATUSES)))
+    still_paused = paused_campaigns(store.read_arrow(CONTROLS))
+    runs: dict[str, set[str]] = defaultdict(set)
+    for row in pending.to_pylist():
+        retailer = row["retailer_id"]
+        if row["status"] == "paused" and (retailer, row["campaign_id"]) in still_paused:
+            continue
+        if row["reason"] == CAP_DEFERRAL and caps.get(retailer) == 0:
+            continue
+        runs[retailer].add(row["run_id"])
+    return [
+        WorkUnit(retailer, path, tuple(sorted(runs[retailer])))
+        for path, retailer in sorted(_files(store, newest).items())
+        if retailer in runs
+    ]

@@ -1,0 +1,84 @@
+"""The records that flow through the delivery job, as plain picklable tuples.
+
+Flink moves them between the JVM and Python workers; named tuples keep the
+code readable at no serialization cost beyond a tuple's.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Status = Literal["sent", "failed", "deferred", "paused", "suppressed"]
+FINAL_STATUSES = ("sent", "failed", "suppressed")
+PENDING_STATUSES = ("deferred", "paused")
+CAP_DEFERRAL = "daily cap reached"
+
+
+class GroupKey(NamedTuple):
+    """What one provider request may hold: one run, channel, variant and template."""
+
+    run_id: str
+    campaign_id: str
+    channel: str
+    variant_id: str
+    template_id: str | None
+    is_holdout: bool
+
+
+class MessageEvent(NamedTuple):
+    message_id: str
+    customer_id: str
+    address: str | None
+    properties: dict[str, str]
+    queued_at_ms: int
+    is_recorded: bool  # message_sends already has a (pending) row for it
+
+
+class EventChunk(NamedTuple):
+    """Events of one retailer and group, at most a batch's worth, from one file."""
+
+    retailer_id: str
+    group: GroupKey
+    events: tuple[MessageEvent, ...]
+
+    @property
+    def oldest_ms(self) -> int:
+        return min(event.queued_at_ms for event in self.events)
+
+
+class Outcome(NamedTuple):
+    """What happened to one message; becomes its message_sends row."""
+
+    retailer_id: str
+    message_id: str
+    run_id: str
+    campaign_id: str
+    customer_id: str
+    channel: str
+    variant_id: str
+    template_id: str | None
+    status: Status
+    reason: str | None
+    attempts: int
+    dispatch_id: str | None
+    batch_size: int
+    queued_at_ms: int
+    first_attempt_at_ms: int | None
+    completed_at_ms: int
+    is_recorded: bool
+
+    @property
+    def send_latency_ms(self) -> int | None:
+        if self.first_attempt_at_ms is None:
+            return None
+        return self.completed_at_ms - self.first_attempt_at_ms
+
+
+class BatchReport(NamedTuple):
+    """One sent (or decided) batch, as the job collects it."""
+
+    retailer_id: str
+    batch_size: int
+    requests: int
+    throttled: int
+    outcomes: tuple[Outcome, ...]

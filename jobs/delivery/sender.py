@@ -1,0 +1,231 @@
+"""One batch through the provider: pause, caps, rate limit, retries, and an outcome per message.
+
+Retryable failures (429, 5xx, timeouts) back off exponentially with jitter and
+honour Retry-After; a workspace that keeps failing trips its circuit breaker
+and its batches are deferred at once instead of holding send slots that other
+retailers need. Nothing transient becomes a permanent failure: what could not
+be sent now is recorded as deferred and a later run sends it. Permanent
+errors (validation, authentication) are recorded per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jobs.delivery.controls import PauseWatcher
+from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.records import (
+    CAP_DEFERRAL,
+    BatchReport,
+    EventChunk,
+    MessageEvent,
+    Outcome,
+    Status,
+)
+from jobs.providers import (
+    AsyncProvider,
+    PermanentError,
+    Recipient,
+    RecipientResult,
+    RetryableError,
+    SendBatch,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.2
+    max_delay_s: float = 10.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Retry-After when the provider gives one, else exponential backoff with jitter."""
+        if retry_after is not None:
+            return min(retry_after, self.max_delay_s * 6)
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass
+class SendLane:
+    """Everything the sender keeps per retailer workspace: client, limits, breaker."""
+
+    client: AsyncProvider
+    bucket: TokenBucket
+    cap: DailyCap
+    breaker: CircuitBreaker
+
+
+@dataclass
+class _Attempt:
+    attempts: int = 0
+    throttled: int = 0
+    first_at_ms: int | None = None
+    results: list[RecipientResult] | None = None
+    status: Status = "sent"
+    reason: str | None = None
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class BatchSender:
+    """Sends batches of any retailer; `workspace_for` builds a retailer's state on first use."""
+
+    lane_for: Callable[[str], SendLane]
+    pauses: PauseWatcher | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    _workspaces: dict[str, SendLane] = field(default_factory=dict)
+
+    def lane(self, retailer_id: str) -> SendLane:
+        if retailer_id not in self._workspaces:
+            self._workspaces[retailer_id] = self.lane_for(retailer_id)
+        return self._workspaces[retailer_id]
+
+    def _paused(self, batch: EventChunk) -> bool:
+        return self.pauses is not None and self.pauses.is_paused(
+            batch.retailer_id, batch.group.campaign_id
+        )
+
+    async def deliver(self, batch: EventChunk) -> BatchReport:
+        """Decide and, where allowed, send one batch; every message gets exactly one outcome."""
+        if batch.group.is_holdout:
+            return _report(batch, _decided(batch, batch.events, "suppressed", "holdout"), 0, 0)
+        if self._paused(batch):
+            return _report(batch, _decided(batch, batch.events, "paused", "campaign paused"), 0, 0)
+        ws = self.lane(batch.retailer_id)
+        if not ws.breaker.allows():
+            reason = "workspace unavailable (circuit open)"
+            return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
+        allowed = ws.cap.reserve(len(batch.events))
+        sendable, over_cap = batch.events[:allowed], batch.events[allowed:]
+        outcomes = _decided(batch, over_cap, "deferred", CAP_DEFERRAL)
+        if not sendable:
+            return _report(batch, outcomes, 0, 0)
+        attempt = await self._send_with_retries(ws, batch._replace(events=sendable))
+        if attempt.status != "sent" or attempt.results is None:
+            ws.cap.release(len(sendable))
+        outcomes.extend(_sent_outcomes(batch, sendable, attempt))
+        return _report(batch, outcomes, attempt.attempts, attempt.throttled)
+
+    async def _send_with_retries(self, ws: SendLane, batch: EventChunk) -> _Attempt:
+        request = _send_batch(batch)
+        attempt = _Attempt()
+        while True:
+            await ws.bucket.acquire()
+            if self._paused(batch):
+                attempt.status, attempt.reason = "paused", "campaign paused"
+                return attempt
+            attempt.attempts += 1
+            attempt.first_at_ms = attempt.first_at_ms or now_ms()
+            try:
+                attempt.results = await ws.client.send_batch(request)
+                ws.breaker.succeeded()
+                return attempt
+            except PermanentError as error:
+                attempt.status, attempt.reason = "failed", str(error)
+                return attempt
+            except RetryableError as error:
+                ws.breaker.failed()
+                attempt.throttled += error.status == 429
+                if error.status == 429 and error.retry_after:
+                    ws.bucket.hold_off(error.retry_after)
+                if attempt.attempts >= self.policy.max_attempts or not ws.breaker.allows():
+                    attempt.status = "deferred"
+                    attempt.reason = f"retries exhausted after {attempt.attempts}: {error}"
+                    return attempt
+                await asyncio.sleep(self.policy.delay(attempt.attempts, error.retry_after))
+
+
+def _send_batch(batch: EventChunk) -> SendBatch:
+    group = batch.group
+    return SendBatch(
+        retailer_id=batch.retailer_id,
+        channel=group.channel,  # type: ignore[arg-type]
+        template_id=group.template_id or "",
+        recipients=tuple(
+            Recipient(e.message_id, batch.retailer_id, e.customer_id, e.address or "", e.properties)
+            for e in batch.events
+        ),
+        campaign_run_id=group.run_id,
+        variant_id=group.variant_id,
+    )
+
+
+def _outcome(
+    batch: EventChunk,
+    event: MessageEvent,
+    status: Status,
+    reason: str | None,
+    *,
+    attempts: int = 0,
+    dispatch_id: str | None = None,
+    first_at_ms: int | None = None,
+) -> Outcome:
+    group = batch.group
+    return Outcome(
+        retailer_id=batch.retailer_id,
+        message_id=event.message_id,
+        run_id=group.run_id,
+        campaign_id=group.campaign_id,
+        customer_id=event.customer_id,
+        channel=group.channel,
+        variant_id=group.variant_id,
+        template_id=group.template_id,
+        status=status,
+        reason=reason,
+        attempts=attempts,
+        dispatch_id=dispatch_id,
+        batch_size=len(batch.events),
+        queued_at_ms=event.queued_at_ms,
+        first_attempt_at_ms=first_at_ms,
+        completed_at_ms=now_ms(),
+        is_recorded=event.is_recorded,
+    )
+
+
+def _decided(
+    batch: EventChunk, events: tuple[MessageEvent, ...], status: Status, reason: str
+) -> list[Outcome]:
+    return [_outcome(batch, event, status, reason) for event in events]
+
+
+def _sent_outcomes(
+    batch: EventChunk, events: tuple[MessageEvent, ...], attempt: _Attempt
+) -> list[Outcome]:
+    if attempt.results is None:
+        return [
+            _outcome(
+                batch,
+                e,
+                attempt.status,
+                attempt.reason,
+                attempts=attempt.attempts,
+                first_at_ms=attempt.first_at_ms,
+            )
+            for e in events
+        ]
+    return [
+        _outcome(
+            batch,
+            event,
+            "failed" if result.status == "rejected" else "sent",
+            result.reason if result.status == "rejected" else None,
+            attempts=attempt.attempts,
+            dispatch_id=result.dispatch_id,
+            first_at_ms=attempt.first_at_ms,
+        )
+        for event, result in zip(events, attempt.results, strict=True)
+    ]
+
+
+def _report(
+    batch: EventChunk, outcomes: list[Outcome], requests: int, throttled: int
+) -> BatchReport:
+    return BatchReport(batch.retailer_id, len(batch.events), requests, throttled, tuple(outcomes))

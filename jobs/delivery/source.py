@@ -1,0 +1,174 @@
+"""Reading campaign_events files into per-group chunks of personalized messages.
+
+Each file belongs to one retailer (the table is partitioned by it). A reader
+skips every message message_sends already records as final (the ledger,
+pinned at the plan's version), assembles each recipient's properties with the
+one precedence rule, and hands on chunks of at most one batch per group, so
+the keyed exchange moves batches' worth of messages, not single messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from jobs.config import Conf
+from jobs.delivery.plan import EVENTS, SENDS, WorkUnit
+from jobs.delivery.records import FINAL_STATUSES, EventChunk, GroupKey, MessageEvent
+from jobs.providers import MAX_RECIPIENTS_PER_BATCH
+from jobs.templates import TemplateLibrary
+from jobs.templates.variables import (
+    campaign_variables,
+    message_base_variables,
+    message_variables,
+    retailer_variables,
+)
+from jobs.warehouse.files import open_filesystem
+from jobs.warehouse.store import DeltaStore
+
+EVENT_COLUMNS = [
+    "run_id",
+    "campaign_id",
+    "message_id",
+    "customer_id",
+    "channel",
+    "address",
+    "variant_id",
+    "is_holdout",
+    "template_id",
+    "offer_kind",
+    "offer_percent",
+    "offer_amount_cents",
+    "offer_min_basket_cents",
+    "offer_expires_at",
+    "promo_code",
+    "variables",
+    "created_at",
+]
+
+
+@dataclass
+class EventReader:
+    store: DeltaStore
+    conf: Conf
+    library: TemplateLibrary
+    ledger_version: int | None
+    chunk_size: int = MAX_RECIPIENTS_PER_BATCH
+    _ledgers: dict[str, dict[str, str]] = field(default_factory=dict)
+    _bases: dict[tuple[str, str, str, str | None], dict[str, str]] = field(default_factory=dict)
+
+    def ledger(self, retailer_id: str) -> dict[str, str]:
+        """message_id -> recorded status for one retailer, at the plan's ledger version."""
+        if retailer_id not in self._ledgers:
+            rows = (
+                self.store.read_arrow(
+                    SENDS,
+                    columns=["message_id", "status"],
+                    partitions=[("retailer_id", "=", retailer_id)],
+                    version=self.ledger_version,
+                )
+                if self.ledger_version is not None
+                else pa.table({"message_id": [], "status": []})
+            )
+            self._ledgers[retailer_id] = dict(
+                zip(rows["message_id"].to_pylist(), rows["status"].to_pylist(), strict=True)
+            )
+        return self._ledgers[retailer_id]
+
+    def read(self, unit: WorkUnit) -> Iterator[EventChunk]:
+        filesystem, root = open_filesystem(self.store.uri(EVENTS), self.store.storage_options)
+        table = pq.read_table(f"{root}/{unit.path}", columns=EVENT_COLUMNS, filesystem=filesystem)
+        if unit.run_ids is not None:
+            table = table.filter(pc.is_in(table["run_id"], pa.array(unit.run_ids)))
+        recorded = self.ledger(unit.retailer_id)
+        groups: dict[GroupKey, list[MessageEvent]] = {}
+        for row in table.to_pylist():
+            status = recorded.get(row["message_id"])
+            if status in FINAL_STATUSES:
+                continue
+            group = GroupKey(
+                row["run_id"],
+                row["campaign_id"],
+                row["channel"],
+                row["variant_id"],
+                row["template_id"],
+                row["is_holdout"],
+            )
+            events = groups.setdefault(group, [])
+            events.append(self._event(unit.retailer_id, group, row, is_recorded=status is not None))
+            if len(events) == self.chunk_size:
+                yield EventChunk(unit.retailer_id, group, tuple(events))
+                events.clear()
+        for group, events in groups.items():
+            if events:
+                yield EventChunk(unit.retailer_id, group, tuple(events))
+
+    def _event(
+        self, retailer_id: str, group: GroupKey, row: dict[str, Any], *, is_recorded: bool
+    ) -> MessageEvent:
+        properties = (
+            {}
+            if group.is_holdout
+            else message_variables(self._base(retailer_id, group), customer_layer(row))
+        )
+        return MessageEvent(
+            row["message_id"],
+            row["customer_id"],
+            row["address"],
+            properties,
+            int(row["created_at"].timestamp() * 1000),
+            is_recorded,
+        )
+
+    def _base(self, retailer_id: str, group: GroupKey) -> dict[str, str]:
+        key = (retailer_id, group.campaign_id, group.variant_id, group.template_id)
+        if key not in self._bases:
+            self._bases[key] = _base_variables(self, *key)
+        return self._bases[key]
+
+
+def _base_variables(
+    reader: EventReader,
+    retailer_id: str,
+    campaign_id: str,
+    variant_id: str,
+    template_id: str | None,
+) -> dict[str, str]:
+    retailer = reader.conf.retailer(retailer_id)
+    campaign = reader.conf.campaigns.get(campaign_id)
+    template = reader.library.templates.get(template_id or "")
+    return message_base_variables(
+        template_defaults=template.variables if template else {},
+        brand=retailer_variables(reader.conf, retailer),
+        retailer_overrides=reader.library.overrides(retailer_id),
+        campaign_overrides=campaign_variables(campaign, variant_id) if campaign else {},
+    )
+
+
+def customer_layer(row: dict[str, Any]) -> dict[str, str | None]:
+    """The customer's own variables: profile fields and the personal offer of the event."""
+    layer: dict[str, str | None] = dict(row["variables"] or [])
+    layer["promo_code"] = row["promo_code"]
+    layer["offer_text"] = offer_text(row)
+    if row["offer_expires_at"] is not None:
+        layer["offer_expires_on"] = row["offer_expires_at"].date().isoformat()
+    return layer
+
+
+def offer_text(row: dict[str, Any]) -> str | None:
+    """The personal offer in words, e.g. '15% off orders over $30.00'."""
+    kind = row["offer_kind"]
+    if kind is None:
+        return None
+    minimum = row["offer_min_basket_cents"] or 0
+    over = f" orders over ${minimum / 100:.2f}" if minimum else " your next order"
+    if kind == "percent_off":
+        return f"{row['offer_percent']:g}% off{over}."
+    if kind == "amount_off":
+        return f"${row['offer_amount_cents'] / 100:.2f} off{over}."
+    return f"Free delivery on{over}."

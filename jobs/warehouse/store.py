@@ -1,0 +1,236 @@
+"""Spark-free access to warehouse tables, for jobs that run without a Spark session.
+
+The delivery job (Flink), its control commands (pause, resume) and its tasks
+read and commit Delta tables here with delta-rs and Arrow only. The same
+registry declares the shapes, so a table written here reads back in Spark
+exactly as if Spark had written it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from pyspark.sql.pandas.types import to_arrow_schema
+
+from jobs.config.models import Profile
+from jobs.warehouse.delta_log import (
+    already_committed,
+    ensure_table,
+    open_table,
+    storage_options_from_env,
+)
+from jobs.warehouse.errors import SchemaMismatchError, TableNotFoundError, UnsupportedTableError
+from jobs.warehouse.files import open_filesystem
+from jobs.warehouse.registry import table_spec
+
+# Reader features whose meaning a plain Parquet scan would silently ignore.
+_UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """Identifies one run of one job, for idempotent writes (a Delta `txn` action).
+
+    `app_id` names the job and its scope (e.g. `campaigns-engine/<campaign>`);
+    `version` grows with every run. A version at or below the last committed
+    one is skipped.
+    """
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class DeltaStore:
+    """Tables under one warehouse root, by registry name."""
+
+    root_uri: str
+    storage_options_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> DeltaStore:
+        return cls(profile.warehouse_uri.rstrip("/"), dict(profile.storage_options_env))
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        return storage_options_from_env(self.storage_options_env)
+
+    def uri(self, name: str) -> str:
+        return f"{self.root_uri}/{table_spec(name).name}"
+
+    def arrow_schema(self, name: str) -> pa.Schema:
+        return to_arrow_schema(table_spec(name).schema)
+
+    def find(self, name: str, *, version: int | None = None) -> DeltaTable | None:
+        """The table's Delta log, opened once, or None before anything created it."""
+        return open_table(self.uri(name), self.storage_options, version)
+
+    def delta_table(self, name: str, *, version: int | None = None) -> DeltaTable:
+        table = self.find(name, version=version)
+        if table is None:
+            raise TableNotFoundError(
+                f"table '{name}' does not exist at {self.uri(name)}; "
+                "run `campaigns seed` (inputs) or the job that produces it first"
+            )
+        return table
+
+    def ensure(self, name: str) -> DeltaTable:
+        spec = table_spec(name)
+        return ensure_table(
+            self.uri(name), self.arrow_schema(name), spec.partition_by, self.storage_options
+        )
+
+    def last_run_version(self, name: str, app_id: str) -> int | None:
+        """The last run version `app_id` committed to `name`, if any."""
+        table = self.find(name)
+        return None if table is None else table.transaction_version(app_id)
+
+    def committed_runs(self, name: str, runs: Sequence[RunTag]) -> set[RunTag]:
+        """The runs `name` already holds, from one read of its log."""
+        table = self.find(name)
+        if table is None:
+            return set()
+        return {run for run in runs if already_committed(table, run.app_id, run.version)}
+
+    def read_arrow(
+        self,
+        name: str,
+        *,
+        columns: list[str] | None = None,
+        partitions: list[tuple[str, str, Any]] | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """A snapshot as Arrow (empty, with the declared schema, before the table exists).
+
+        The snapshot's files come from the log and are read with pyarrow itself:
+        delta-rs's own pyarrow dataset aborts the interpreter at exit with the
+        pyarrow release Flink pins.
+        """
+        schema = self.arrow_schema(name)
+        wanted = columns or schema.names
+        table = self.find(name, version=version)
+        if table is None:
+            return schema.empty_table().select(wanted)
+        check_readable(table, name)
+        filesystem, root = open_filesystem(self.uri(name), self.storage_options)
+        partition_by = table_spec(name).partition_by
+        pieces = [
+            _read_file(filesystem, f"{root}/{path}", values, schema, wanted, partition_by)
+            for path, values in _snapshot_files(table, partition_by)
+            if _matches(values, partitions or [])
+        ]
+        return pa.concat_tables(pieces) if pieces else schema.empty_table().select(wanted)
+
+    def append(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        run: RunTag | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Append rows in one commit, optionally tagged; returns the table's new version."""
+        table = self.ensure(name)
+        write_deltalake(
+            table,
+            self.conform(name, rows),
+            mode="append",
+            partition_by=list(table_spec(name).partition_by) or None,
+            commit_properties=_commit_properties(run, metadata),
+        )
+        table.update_incremental()
+        return table.version()
+
+    def upsert(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        keys: Sequence[str],
+        run: RunTag | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Insert new rows and replace rows with the same keys, in one commit (Delta MERGE)."""
+        table = self.ensure(name)
+        predicate = " and ".join(f"target.{key} = source.{key}" for key in keys)
+        (
+            table.merge(
+                self.conform(name, rows),
+                predicate,
+                source_alias="source",
+                target_alias="target",
+                commit_properties=_commit_properties(run, metadata),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return table.version()
+
+    def conform(self, name: str, rows: pa.Table) -> pa.Table:
+        """Rows in the registry's column order and types, or an error naming the differences."""
+        schema = self.arrow_schema(name)
+        missing = sorted(set(schema.names) - set(rows.column_names))
+        extra = sorted(set(rows.column_names) - set(schema.names))
+        if missing or extra:
+            raise SchemaMismatchError(
+                f"rows for table '{name}' lack columns {missing} and have unknown columns "
+                f"{extra}; the registry (jobs/warehouse/registry.py) declares {schema.names}"
+            )
+        return rows.select(schema.names).cast(schema)
+
+
+def _commit_properties(run: RunTag | None, metadata: dict[str, str] | None) -> CommitProperties:
+    transactions = [Transaction(run.app_id, run.version)] if run else None
+    return CommitProperties(custom_metadata=dict(metadata or {}), app_transactions=transactions)
+
+
+def _snapshot_files(
+    table: DeltaTable, partition_by: tuple[str, ...]
+) -> list[tuple[str, dict[str, str | None]]]:
+    actions = pa.table(table.get_add_actions(flatten=True))
+    paths = actions.column("path").to_pylist()
+    values = {key: actions.column(f"partition.{key}").to_pylist() for key in partition_by}
+    return [(path, {key: values[key][i] for key in partition_by}) for i, path in enumerate(paths)]
+
+
+def _matches(values: dict[str, str | None], filters: list[tuple[str, str, Any]]) -> bool:
+    for column, op, wanted in filters:
+        if op == "=" and values.get(column) != wanted:
+            return False
+        if op == "in" and values.get(column) not in wanted:
+            return False
+    return True
+
+
+def _read_file(
+    filesystem: pafs.FileSystem,
+    path: str,
+    values: dict[str, str | None],
+    schema: pa.Schema,
+    wanted: list[str],
+    partition_by: tuple[str, ...],
+) -> pa.Table:
+    data_columns = [c for c in wanted if c not in partition_by]
+    piece = pq.read_table(path, columns=data_columns, filesystem=filesystem)
+    for key in partition_by:
+        if key in wanted:
+            field = schema.field(key)
+            piece = piece.append_column(field, pa.array([values[key]] * piece.num_rows, field.type))
+    return piece.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+
+
+def check_readable(table: DeltaTable, name: str) -> None:
+    features = set(table.protocol().reader_features or [])
+    unsupported = features & _UNSUPPORTED_READER_FEATURES
+    if unsupported:
+        raise UnsupportedTableError(
+            f"table '{name}' uses Delta reader features {sorted(unsupported)} that a plain "
+            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`."
+        )
