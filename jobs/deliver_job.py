@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--poll-seconds", type=float, default=10.0, help="follow: poll interval")
     parser.add_argument(
+        "--commit-seconds",
+        type=float,
+        default=5.0,
+        help="commit message_sends at least this often during a run (default 5)",
+    )
+    parser.add_argument(
         "--max-runs", type=int, default=None, help="follow: stop after this many delivery runs"
     )
 
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     stopping = _stop_on_signals()
     runs = 0
     while True:
-        summary = deliver_once(conf, store, library)
+        summary = deliver_once(conf, store, library, commit_seconds=args.commit_seconds)
         if summary is not None:
             runs += 1
             emit(summary.line())

@@ -37,7 +37,7 @@ def request_control(
         "requested_by": [getpass.getuser()],
         "note": [note],
     }
-    return store.append(CONTROLS, pa.table(row), metadata={"operation": f"campaign {action}"})
+    return store.append(CONTROLS, pa.table(row), metadata={"control": f"campaign {action}"})
 
 
 def paused_campaigns(table: pa.Table) -> set[tuple[str, str]]:

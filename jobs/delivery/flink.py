@@ -10,6 +10,7 @@ owns its key, and that subtask's token bucket and daily cap are the retailer's.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Iterator
@@ -168,6 +169,7 @@ class SendFunction(AsyncFunction):
             breaker=CircuitBreaker(
                 threshold=self.options.breaker_threshold, cooldown_s=self.options.breaker_cooldown_s
             ),
+            slots=asyncio.Semaphore(self.conf.profile.flink.max_in_flight_per_workspace),
         )
 
     async def async_invoke(self, batch: EventChunk) -> list[BatchReport]:

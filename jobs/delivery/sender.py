@@ -58,6 +58,9 @@ class SendLane:
     bucket: TokenBucket
     cap: DailyCap
     breaker: CircuitBreaker
+    # Requests open at once; a batch waits here, not in the client, so that a
+    # pause or an open breaker is checked right before the request leaves.
+    slots: asyncio.Semaphore
 
 
 @dataclass
@@ -118,14 +121,15 @@ class BatchSender:
         request = _send_batch(batch)
         attempt = _Attempt()
         while True:
-            await ws.bucket.acquire()
-            if self._paused(batch):
-                attempt.status, attempt.reason = "paused", "campaign paused"
-                return attempt
-            attempt.attempts += 1
-            attempt.first_at_ms = attempt.first_at_ms or now_ms()
             try:
-                attempt.results = await ws.client.send_batch(request)
+                async with ws.slots:
+                    await ws.bucket.acquire()
+                    if self._paused(batch):
+                        attempt.status, attempt.reason = "paused", "campaign paused"
+                        return attempt
+                    attempt.attempts += 1
+                    attempt.first_at_ms = attempt.first_at_ms or now_ms()
+                    attempt.results = await ws.client.send_batch(request)
                 ws.breaker.succeeded()
                 return attempt
             except PermanentError as error:

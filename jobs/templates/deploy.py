@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from jobs.config import Conf
-from jobs.providers import ProviderError, Template
+from jobs.providers import ProviderError, RetryableError, Template
+from jobs.providers.braze import BrazeClient
 from jobs.providers.routing import ProviderRouter
 from jobs.templates.library import TemplateLibrary, TemplateSpec
 
@@ -35,8 +37,20 @@ def deploy_library(conf: Conf, library: TemplateLibrary, router: ProviderRouter)
         client = router.for_retailer(retailer.retailer_id)
         try:
             for spec in library.for_retailer(retailer):
-                report.outcomes[client.upsert_template(provider_template(spec))] += 1
+                report.outcomes[_upsert(client, provider_template(spec))] += 1
         except ProviderError as error:
             report.failures[retailer.retailer_id] = str(error)
             log.error("template deploy to %s failed: %s", retailer.retailer_id, error)
     return report
+
+
+def _upsert(client: BrazeClient, template: Template, *, attempts: int = 5) -> str:
+    """Create or update, waiting out the workspace's rate limit (Retry-After) when it says so."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.upsert_template(template)
+        except RetryableError as error:
+            if attempt == attempts:
+                raise
+            time.sleep(min(30.0, error.retry_after or 0.5 * 2**attempt))
+    raise AssertionError("unreachable")

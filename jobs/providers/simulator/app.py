@@ -93,6 +93,7 @@ async def _gate(request: web.Request) -> WorkspaceState:
     if request.headers.get("Authorization") != f"Bearer {ws.api_key}":
         ws.counters["401"] += 1
         _reject(401, f"invalid API key for workspace '{ws.workspace_id}'")
+    ws.request_times.append(time.monotonic())
     for faults in (sim.faults, ws.faults):
         await _inject(faults, ws, sim)
     wait = ws.limiter.take()

@@ -144,6 +144,8 @@ class WorkspaceState:
     events: list[dict[str, Any]] = field(default_factory=list)
     expanded_messages: int = 0
     counters: Counter[str] = field(default_factory=Counter)
+    # Arrival time (monotonic) of every authenticated request, to audit client rate limits.
+    request_times: list[float] = field(default_factory=list)
 
 
 def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[dict[str, Any]]:
