@@ -21,7 +21,12 @@ BURST_SAFETY = 1
 
 
 class TokenBucket:
-    """Requests per second with a burst; waiters are served in arrival order."""
+    """Requests per second with a burst, as reservations: waiters leave in arrival order.
+
+    Tokens may go negative: each caller takes its token at once and sleeps
+    off the debt, so no lock is held while waiting and a Retry-After simply
+    adds debt.
+    """
 
     def __init__(
         self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic
@@ -31,7 +36,6 @@ class TokenBucket:
         self._tokens = float(burst)
         self._clock = clock
         self._updated = clock()
-        self._lock = asyncio.Lock()
 
     @classmethod
     def for_retailer(cls, retailer: RetailerConfig) -> TokenBucket:
@@ -43,18 +47,18 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def reserve(self) -> float:
+        """Take one token now; returns how long to wait before using it."""
+        self._refill()
+        self._tokens -= 1.0
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
     async def acquire(self) -> float:
         """Take one token, waiting as long as needed; returns the seconds waited."""
-        waited = 0.0
-        async with self._lock:
-            self._refill()
-            while self._tokens < 1.0:
-                pause = (1.0 - self._tokens) / self.rate
-                await asyncio.sleep(pause)
-                waited += pause
-                self._refill()
-            self._tokens -= 1.0
-        return waited
+        wait = self.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait
 
     def hold_off(self, seconds: float) -> None:
         """The provider said to wait (Retry-After): spend the tokens that time would bring."""

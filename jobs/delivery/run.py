@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pyflink.datastream import StreamExecutionEnvironment
 
@@ -47,11 +47,18 @@ def deliver_once(
     environment: Callable[[], StreamExecutionEnvironment] | None = None,
     commit_rows: int = 20_000,
     commit_seconds: float = 5.0,
+    today: date | None = None,
 ) -> RunSummary | None:
-    """Deliver everything new (and everything carried over); None when there is nothing to do."""
+    """Deliver everything new (and everything carried over); None when there is nothing to do.
+
+    `today` (UTC) decides which daily caps apply; it defaults to the current date.
+    """
     started = time.monotonic()
     plan = plan_delivery(
-        store, conf, delivery_run_id=new_delivery_run_id(), today=datetime.now(UTC).date()
+        store,
+        conf,
+        delivery_run_id=new_delivery_run_id(),
+        today=today or datetime.now(UTC).date(),
     )
     if plan is None or (not plan.units and not plan.has_new_version):
         return None

@@ -133,12 +133,14 @@ class DeliveryWorld:
 
     def deliver(self, **options: Any) -> RunSummary | None:
         commit_seconds = options.pop("commit_seconds", 5.0)
+        today = options.pop("today", None)
         return deliver_once(
             self.conf,
             self.store,
             self.library,
             options=DeliveryOptions(**options),
             commit_seconds=commit_seconds,
+            today=today,
         )
 
     def sends(self) -> list[dict[str, Any]]:

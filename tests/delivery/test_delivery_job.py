@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jobs.config import Conf
@@ -158,3 +160,22 @@ def test_one_workspace_down_leaves_the_others_sent_and_is_caught_up_later(
         "sent": 130
     }
     assert len(world.accepted("ws-greengrocer")) == 130
+
+
+def test_daily_cap_defers_the_excess_until_the_next_day(tmp_path: Path, base_conf: Conf) -> None:
+    maple = base_conf.retailers["maple-market"].model_copy(update={"daily_cap": 40})
+    conf = dataclasses.replace(base_conf, retailers={**base_conf.retailers, "maple-market": maple})
+    for world in make_world(tmp_path, conf):
+        events = event_rows(
+            "maple-market", "maple-market-weekly-deals", "run-mm-1", 75, template="weekly-deals"
+        )
+        append_events(world.store, events)
+        today = datetime.now(UTC).date()
+
+        world.deliver(today=today)
+        assert Counter(s["status"] for s in world.sends()) == {"sent": 40, "deferred": 35}
+        assert world.deliver(today=today) is None  # nothing may go out today
+
+        world.deliver(today=today + timedelta(days=1))
+        assert Counter(s["status"] for s in world.sends()) == {"sent": 75}
+        assert len(world.accepted("ws-maplemarket")) == 75
