@@ -16,8 +16,9 @@ from jobs.providers import MAX_RECIPIENTS_PER_BATCH
 
 @dataclass
 class _Pending:
+    base: dict[str, str]
+    since_ms: int
     events: list[MessageEvent] = field(default_factory=list)
-    since_ms: int = 0
 
 
 @dataclass
@@ -40,11 +41,11 @@ class Rebatcher:
         if pending is None and len(chunk.events) == self.max_size:
             return [chunk]
         if pending is None:
-            pending = self._pending[chunk.group] = _Pending(since_ms=now_ms)
+            pending = self._pending[chunk.group] = _Pending(chunk.base, now_ms)
         pending.events.extend(chunk.events)
         full = []
         while len(pending.events) >= self.max_size:
-            full.append(self._batch(chunk.group, pending.events[: self.max_size]))
+            full.append(self._batch(chunk.group, pending, pending.events[: self.max_size]))
             del pending.events[: self.max_size]
         if not pending.events:
             del self._pending[chunk.group]
@@ -53,17 +54,19 @@ class Rebatcher:
     def due(self, now_ms: int) -> list[EventChunk]:
         """Partial batches that have waited long enough."""
         late = [g for g, p in self._pending.items() if now_ms - p.since_ms >= self.max_wait_ms]
-        return [self._batch(group, self._pending.pop(group).events) for group in late]
+        return [self._flush(group) for group in late]
 
     def drain(self) -> list[EventChunk]:
         """Everything still buffered: the end-of-input flush."""
-        batches = [self._batch(group, p.events) for group, p in self._pending.items()]
-        self._pending.clear()
-        return batches
+        return [self._flush(group) for group in list(self._pending)]
 
     @property
     def buffered(self) -> int:
         return sum(len(p.events) for p in self._pending.values())
 
-    def _batch(self, group: GroupKey, events: list[MessageEvent]) -> EventChunk:
-        return EventChunk(self.retailer_id, group, tuple(events))
+    def _flush(self, group: GroupKey) -> EventChunk:
+        pending = self._pending.pop(group)
+        return self._batch(group, pending, pending.events)
+
+    def _batch(self, group: GroupKey, pending: _Pending, events: list[MessageEvent]) -> EventChunk:
+        return EventChunk(self.retailer_id, group, tuple(events), pending.base)

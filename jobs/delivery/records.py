@@ -29,17 +29,22 @@ class MessageEvent(NamedTuple):
     message_id: str
     customer_id: str
     address: str | None
-    properties: dict[str, str]
+    customer_variables: dict[str, str | None]  # the most specific layer; see `EventChunk.base`
     queued_at_ms: int
     is_recorded: bool  # message_sends already has a (pending) row for it
 
 
 class EventChunk(NamedTuple):
-    """Events of one retailer and group, at most a batch's worth, from one file."""
+    """Events of one retailer and group, at most a batch's worth, from one file.
+
+    `base` holds every variable layer but the customer's (template, retailer,
+    campaign): the same for the whole group, so it travels once per chunk.
+    """
 
     retailer_id: str
     group: GroupKey
     events: tuple[MessageEvent, ...]
+    base: dict[str, str]
 
     @property
     def oldest_ms(self) -> int:

@@ -34,6 +34,7 @@ from jobs.providers import (
     RetryableError,
     SendBatch,
 )
+from jobs.templates.variables import message_variables
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,13 @@ def _send_batch(batch: EventChunk) -> SendBatch:
         channel=group.channel,  # type: ignore[arg-type]
         template_id=group.template_id or "",
         recipients=tuple(
-            Recipient(e.message_id, batch.retailer_id, e.customer_id, e.address or "", e.properties)
+            Recipient(
+                e.message_id,
+                batch.retailer_id,
+                e.customer_id,
+                e.address or "",
+                message_variables(batch.base, e.customer_variables),
+            )
             for e in batch.events
         ),
         campaign_run_id=group.run_id,

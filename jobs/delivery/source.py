@@ -25,7 +25,6 @@ from jobs.templates import TemplateLibrary
 from jobs.templates.variables import (
     campaign_variables,
     message_base_variables,
-    message_variables,
     retailer_variables,
 )
 from jobs.warehouse.files import open_filesystem
@@ -87,6 +86,7 @@ class EventReader:
             table = table.filter(pc.is_in(table["run_id"], pa.array(unit.run_ids)))
         recorded = self.ledger(unit.retailer_id)
         groups: dict[GroupKey, list[MessageEvent]] = {}
+        bases: dict[GroupKey, dict[str, str]] = {}
         for row in table.to_pylist():
             status = recorded.get(row["message_id"])
             if status in FINAL_STATUSES:
@@ -99,37 +99,34 @@ class EventReader:
                 row["template_id"],
                 row["is_holdout"],
             )
-            events = groups.setdefault(group, [])
-            events.append(self._event(unit.retailer_id, group, row, is_recorded=status is not None))
+            if group not in groups:
+                groups[group] = []
+                bases[group] = {} if group.is_holdout else self._base(unit.retailer_id, group)
+            events = groups[group]
+            events.append(_event(row, is_recorded=status is not None))
             if len(events) == self.chunk_size:
-                yield EventChunk(unit.retailer_id, group, tuple(events))
+                yield EventChunk(unit.retailer_id, group, tuple(events), bases[group])
                 events.clear()
         for group, events in groups.items():
             if events:
-                yield EventChunk(unit.retailer_id, group, tuple(events))
-
-    def _event(
-        self, retailer_id: str, group: GroupKey, row: dict[str, Any], *, is_recorded: bool
-    ) -> MessageEvent:
-        properties = (
-            {}
-            if group.is_holdout
-            else message_variables(self._base(retailer_id, group), customer_layer(row))
-        )
-        return MessageEvent(
-            row["message_id"],
-            row["customer_id"],
-            row["address"],
-            properties,
-            int(row["created_at"].timestamp() * 1000),
-            is_recorded,
-        )
+                yield EventChunk(unit.retailer_id, group, tuple(events), bases[group])
 
     def _base(self, retailer_id: str, group: GroupKey) -> dict[str, str]:
         key = (retailer_id, group.campaign_id, group.variant_id, group.template_id)
         if key not in self._bases:
             self._bases[key] = _base_variables(self, *key)
         return self._bases[key]
+
+
+def _event(row: dict[str, Any], *, is_recorded: bool) -> MessageEvent:
+    return MessageEvent(
+        row["message_id"],
+        row["customer_id"],
+        row["address"],
+        customer_layer(row) if not row["is_holdout"] else {},
+        int(row["created_at"].timestamp() * 1000),
+        is_recorded,
+    )
 
 
 def _base_variables(

@@ -21,7 +21,7 @@ def chunk(
         MessageEvent(f"m{start + i}", f"c{start + i}", "a@example.com", {}, 0, False)
         for i in range(n)
     )
-    return EventChunk(retailer, group, events)
+    return EventChunk(retailer, group, events, {"brand_name": retailer})
 
 
 def test_full_chunks_pass_straight_through_and_partials_merge_per_group() -> None:
@@ -32,6 +32,7 @@ def test_full_chunks_pass_straight_through_and_partials_merge_per_group() -> Non
     merged = rebatcher.add(chunk(30, start=300), 0)
     assert [len(b.events) for b in merged] == [50]
     assert {b.group for b in merged} == {EMAIL}
+    assert merged[0].base == {"brand_name": "fresh-mart"}
     assert rebatcher.buffered == 10 + 10
     drained = rebatcher.drain()
     assert sorted(len(b.events) for b in drained) == [10, 10]

@@ -30,10 +30,12 @@ PROPS = {
 
 def batch(n: int, *, start: int = 0, group: GroupKey = GROUP) -> EventChunk:
     events = tuple(
-        MessageEvent(f"m{start + i}", f"c{start + i}", f"c{i}@example.com", PROPS, 0, False)
+        MessageEvent(
+            f"m{start + i}", f"c{start + i}", f"c{i}@example.com", {"first_name": "Ann"}, 0, False
+        )
         for i in range(n)
     )
-    return EventChunk("fresh-mart", group, events)
+    return EventChunk("fresh-mart", group, events, PROPS)
 
 
 def run(
@@ -84,9 +86,9 @@ def test_a_validation_error_fails_the_batch_with_the_reason(world: DeliveryWorld
 
 
 def test_one_recipient_rejected_by_the_provider_fails_alone(world: DeliveryWorld) -> None:
-    good = batch(3)
-    broken = good.events[1]._replace(properties={k: v for k, v in PROPS.items() if k != "headline"})
-    mixed = good._replace(events=(good.events[0], broken, good.events[2]))
+    good = batch(3)._replace(base={k: v for k, v in PROPS.items() if k != "headline"})
+    fixed = [e._replace(customer_variables={"headline": "Hi"}) for e in good.events]
+    mixed = good._replace(events=(fixed[0], good.events[1], fixed[2]))
     [report] = run(world, [mixed])
     by_id = {o.message_id: o for o in report.outcomes}
     assert by_id["m1"].status == "failed" and "template_error" in (by_id["m1"].reason or "")
