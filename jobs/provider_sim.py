@@ -12,6 +12,7 @@ import logging
 from jobs.config import load_conf
 from jobs.providers.simulator.server import LOOPBACK, serve_forever, simulator_from_conf
 from jobs.runtime import add_common_arguments, emit
+from jobs.synthetic.campaigns import platform_conf
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="render every recipient, the first of each batch, or none",
     )
     parser.add_argument(
+        "--retailers",
+        type=int,
+        default=None,
+        help="serve conf/ grown to this many retailers (synthetic ones, for benchmarks)",
+    )
+    parser.add_argument(
         "--faults",
         type=json.loads,
         default={},
@@ -35,8 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conf = load_conf(args.conf, profile=args.profile)
+    if args.retailers:
+        conf = platform_conf(conf, args.retailers)
     simulator = simulator_from_conf(conf, render_mode=args.render, faults=args.faults)
-    for ws in simulator.workspaces.values():
+    for ws in list(simulator.workspaces.values())[:10]:
         emit(
             f"workspace {ws.workspace_id} (retailer {ws.retailer_id}): "
             f"http://{LOOPBACK}:{args.port}/ws/{ws.workspace_id}"

@@ -2,6 +2,8 @@
 
 campaigns bench seed       seeding at platform scale
 campaigns bench audience   one campaign per retailer, one run, vs DuckDB
+campaigns bench provider   the simulator's raw capacity
+campaigns bench delivery   1M events through the Flink delivery job
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from jobs import seed_job
-from jobs.bench import audience, provider, seed
+from jobs.bench import audience, delivery, provider, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = benches.add_parser("provider", help="the provider simulator's raw capacity")
     provider.add_arguments(sub)
     sub.set_defaults(bench_run=provider.run)
+
+    sub = benches.add_parser("delivery", help="the delivery job against the simulator, 1M events")
+    delivery.add_arguments(sub)
+    sub.set_defaults(bench_run=delivery.run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ owns its key, and that subtask's token bucket and daily cap are the retailer's.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -45,12 +46,12 @@ from jobs.warehouse.store import DeltaStore
 # Fires once per key when the bounded input ends (the final watermark), unlike
 # processing-time timers, which a bounded job drops at end of input.
 END_OF_INPUT = 2**62
+PYTHON_WORKER_MODE_ENV = "_python_worker_execution_mode"
 
 
 @dataclass(frozen=True)
 class DeliveryOptions:
     max_wait_ms: int = 1_000
-    send_timeout_s: int = 3_600
     pause_refresh_s: float = 2.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker_threshold: int = 5
@@ -58,7 +59,14 @@ class DeliveryOptions:
 
 
 def build_environment(profile: Profile) -> StreamExecutionEnvironment:
-    """A mini cluster locally; under `flink run -py` the cluster's own environment."""
+    """A mini cluster locally; under `flink run -py` the cluster's own environment.
+
+    Python workers run as their own processes, as on a cluster. PyFlink's local
+    default ("loopback") runs them inside this driver process, where they share
+    one interpreter lock with each other and with result collection: the job
+    then uses one core however much parallelism it has.
+    """
+    os.environ[PYTHON_WORKER_MODE_ENV] = "process"
     config = Configuration()
     settings = {
         "python.executable": sys.executable,
@@ -212,6 +220,9 @@ def delivery_stream(
     return AsyncDataStream.unordered_wait(
         batches,
         SendFunction(conf, store, plan, options),
-        Time.seconds(options.send_timeout_s),
+        # No Flink-level timeout: PyFlink starts one timer thread per in-flight record
+        # for it, which costs more than the send. The sender bounds its own time
+        # (client timeout, retry attempts, breaker).
+        Time.seconds(0),
         conf.profile.flink.async_capacity,
     ).name("send")

@@ -52,8 +52,14 @@ class RunTally:
     requests: int = 0
     throttled: int = 0
     commits: int = 0
+    commit_s: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    first_report_s: float | None = None  # seconds from the start to the first result
 
     def add(self, report: BatchReport) -> None:
+        if self.first_report_s is None:
+            self.first_report_s = time.monotonic() - self.started
+            log.info("first batch results after %.1f s", self.first_report_s)
         self.batches += 1
         self.batch_sizes += report.batch_size
         self.largest_batch = max(self.largest_batch, report.batch_size)
@@ -69,7 +75,7 @@ class RunTally:
         return (
             f"{self.messages:,} messages: {counts}; {self.batches:,} batches "
             f"(largest {self.largest_batch}), {self.requests:,} requests, "
-            f"{self.throttled} throttled (429), {self.commits} commits"
+            f"{self.throttled} throttled (429), {self.commits} commits ({self.commit_s:.1f} s)"
         )
 
 
@@ -100,6 +106,7 @@ class ResultCommitter:
 
     def flush(self, *, run: RunTag | None = None) -> None:
         """Commit what is buffered (appends, then updates); `run` tags the last commit."""
+        started = time.monotonic()
         outcomes = list(self._pending.values())
         new = [o for o in outcomes if not o.is_recorded]
         updates = [o for o in outcomes if o.is_recorded]
@@ -119,6 +126,7 @@ class ResultCommitter:
         self._committed.update(self._pending)
         self._pending.clear()
         self._last_commit = time.monotonic()
+        self.tally.commit_s += self._last_commit - started
 
     def finish(self) -> None:
         """The final commit: the rest of the results and the new source position, together."""

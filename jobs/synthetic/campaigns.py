@@ -6,8 +6,11 @@ They get the same validated models as real configuration, built in code.
 
 from __future__ import annotations
 
+import dataclasses
+
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.synthetic.generator import SyntheticRetailer
+from jobs.synthetic.seed import seed_retailers
 
 BENCH_AUDIENCE = [
     {"rule": "days_since_last_order", "min": 30},
@@ -66,3 +69,18 @@ def winback_campaign(retailer: RetailerConfig) -> CampaignConfig:
             "templates": {channel: f"winback-{channel}" for channel in retailer.channels},
         }
     )
+
+
+def platform_conf(conf: Conf, count: int) -> Conf:
+    """conf/ grown to `count` retailers, each synthetic one with its benchmark winback campaign.
+
+    Deterministic, so a simulator process and a job process that both call it
+    agree on every workspace.
+    """
+    retailers = {r.retailer_id: retailer_config(conf, r) for r in seed_retailers(conf, count)}
+    campaigns = dict(conf.campaigns)
+    for retailer_id, retailer in retailers.items():
+        if retailer_id not in conf.retailers:
+            campaign = winback_campaign(retailer)
+            campaigns[campaign.campaign_id] = campaign
+    return dataclasses.replace(conf, retailers=retailers, campaigns=campaigns)

@@ -129,7 +129,7 @@ def test_killed_delivery_rerun_sends_each_message_once(tmp_path: Path) -> None:
         started = time.monotonic()
         _wait_for(lambda: _total(base, "accepted") == len(sendable) + 20, timeout=60)
         picked_up_s = time.monotonic() - started
-        os.killpg(follow.pid, signal.SIGTERM)
+        follow.send_signal(signal.SIGTERM)  # as a supervisor stops it: finish the run, then exit
         output, _ = follow.communicate(timeout=120)
 
         assert follow.returncode == 0, output

@@ -64,7 +64,7 @@ def test_offers_are_put_in_words_for_the_customer_layer() -> None:
         "offer_percent": None,
         "offer_amount_cents": 500,
         "offer_min_basket_cents": 4000,
-        "offer_expires_at": None,
+        "offer_expires_on": None,
         "promo_code": "ABC",
         "variables": [("first_name", "Ann")],
     }

@@ -4,6 +4,7 @@
 /ws/{workspace_id}/templates/{channel}/create|update|list
 /ws/{workspace_id}/events/export?cursor=&limit=
 /_admin/state  /_admin/faults  /_admin/pools  /_admin/rate_limits  /_admin/messages
+/_admin/requests
 """
 
 from __future__ import annotations
@@ -359,6 +360,12 @@ async def admin_rate_limits(request: web.Request) -> web.Response:
     return web.json_response({"message": "success"})
 
 
+async def admin_requests(request: web.Request) -> web.Response:
+    """Arrival times (monotonic seconds) of a workspace's requests, to audit rate limits."""
+    ws = request.app[SIMULATOR].workspaces[request.query["workspace_id"]]
+    return web.json_response({"workspace_id": ws.workspace_id, "times": ws.request_times})
+
+
 async def admin_messages(request: web.Request) -> web.Response:
     """Accepted messages, filtered by workspace_id and message_id, for verification."""
     sim = request.app[SIMULATOR]
@@ -387,4 +394,5 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/_admin/pools", admin_pools)
     app.router.add_post("/_admin/rate_limits", admin_rate_limits)
     app.router.add_get("/_admin/messages", admin_messages)
+    app.router.add_get("/_admin/requests", admin_requests)
     return app
