@@ -17,14 +17,17 @@ from jobs.delivery.demo import demo_delivery
 from jobs.quality.checks import DataQualityError
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
 from jobs.summary import format_summary
+from jobs.templates import load_library
 from jobs.warehouse import WarehouseError
 
 
 def _validate_config(args: argparse.Namespace) -> int:
     conf = load_conf(args.conf, profile=args.profile)
+    library = load_library(conf)
     emit(
         f"configuration OK: {conf.root} ({len(conf.retailers)} retailers, "
-        f"{len(conf.campaigns)} campaigns, profile '{conf.profile.name}')"
+        f"{len(conf.campaigns)} campaigns, {len(library.templates)} templates, "
+        f"profile '{conf.profile.name}')"
     )
     return 0
 

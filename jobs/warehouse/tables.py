@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 from deltalake import DeltaTable
-from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
@@ -199,12 +198,9 @@ class Warehouse:
             conformed.write.format(FORMAT_NAME).mode("append").option(
                 "write_request", request.to_json()
             ).save()
-        except PythonException as error:
+        except Exception as error:
             sweep_failed_write(request)
             raise _typed_task_error(error) from error
-        except Exception:
-            sweep_failed_write(request)
-            raise
         after = self.delta_table(name).version()
         return WriteResult(name, after, skipped=after == before)
 
@@ -307,8 +303,13 @@ def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select(*spec.column_names)
 
 
-def _typed_task_error(error: PythonException) -> Exception:
-    """A warehouse error raised inside a Spark task, re-raised as itself for the caller."""
+def _typed_task_error(error: Exception) -> Exception:
+    """A warehouse error raised inside a Spark task, re-raised as itself for the caller.
+
+    Spark normally surfaces it as a PythonException; once PyFlink has run in the
+    same process its py4j hook surfaces the same text as a Py4JJavaError, so the
+    text is what is matched.
+    """
     found = _TASK_ERROR.search(str(error))
     if not found:
         return error
