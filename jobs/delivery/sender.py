@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from jobs.config import ConfigError
 from jobs.delivery.controls import PauseWatcher
 from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
 from jobs.delivery.records import (
@@ -103,7 +104,13 @@ class BatchSender:
             return _report(batch, _decided(batch, batch.events, "suppressed", "holdout"), 0, 0)
         if self._paused(batch):
             return _report(batch, _decided(batch, batch.events, "paused", "campaign paused"), 0, 0)
-        ws = self.lane(batch.retailer_id)
+        try:
+            ws = self.lane(batch.retailer_id)
+        except ConfigError as error:
+            # Events of a retailer this deployment does not know (yet): nothing is
+            # sent, and a run after its configuration lands picks them up.
+            reason = f"retailer not configured: {error}"
+            return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
         if not ws.breaker.allows():
             reason = "workspace unavailable (circuit open)"
             return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)

@@ -159,7 +159,9 @@ def _base_variables(
     variant_id: str,
     template_id: str | None,
 ) -> dict[str, str]:
-    retailer = reader.conf.retailer(retailer_id)
+    retailer = reader.conf.retailers.get(retailer_id)
+    if retailer is None:
+        return {}  # the sender defers these messages until the retailer is configured
     campaign = reader.conf.campaigns.get(campaign_id)
     template = reader.library.templates.get(template_id or "")
     return message_base_variables(

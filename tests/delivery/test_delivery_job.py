@@ -74,6 +74,24 @@ def test_properties_follow_the_precedence_rule(world: DeliveryWorld) -> None:
     assert maple["cta_url"] == "https://maplemarket.example/deals"
 
 
+def test_events_of_an_unconfigured_retailer_are_deferred_and_the_rest_sent(
+    world: DeliveryWorld,
+) -> None:
+    ghost = event_rows("ghost-mart", "ghost-mart-winback", "run-x-1", 30)
+    good = event_rows("green-grocer", "green-grocer-welcome", "run-gg-1", 30, template="welcome")
+    append_events(world.store, [*ghost, *good])
+
+    world.deliver()
+
+    sends = world.sends()
+    assert Counter((s["retailer_id"], s["status"]) for s in sends) == {
+        ("ghost-mart", "deferred"): 30,
+        ("green-grocer", "sent"): 30,
+    }
+    reason = next(s["reason"] for s in sends if s["retailer_id"] == "ghost-mart")
+    assert "retailer not configured" in reason and "ghost-mart" in reason
+
+
 def test_a_second_run_sends_nothing_and_new_versions_are_picked_up(world: DeliveryWorld) -> None:
     first = event_rows("green-grocer", "green-grocer-welcome", "run-gg-1", 60, template="welcome")
     append_events(world.store, first)
