@@ -46,11 +46,12 @@ def deploy_library(conf: Conf, library: TemplateLibrary, router: ProviderRouter)
 
 def _upsert(client: BrazeClient, template: Template, *, attempts: int = 5) -> str:
     """Create or update, waiting out the workspace's rate limit (Retry-After) when it says so."""
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    while True:
         try:
             return client.upsert_template(template)
         except RetryableError as error:
             if attempt == attempts:
                 raise
             time.sleep(min(30.0, error.retry_after or 0.5 * 2**attempt))
-    raise AssertionError("unreachable")
+            attempt += 1
