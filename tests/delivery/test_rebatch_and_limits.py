@@ -67,19 +67,37 @@ def test_a_chunk_of_another_retailer_is_refused() -> None:
 
 def test_token_bucket_spends_its_burst_then_waits_for_the_rate() -> None:
     now = [0.0]
-    bucket = TokenBucket(rate=10.0, burst=2, clock=lambda: now[0])
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(rate=10.0, burst=2, clock=lambda: now[0], sleep=sleep)
 
     async def take(n: int) -> list[float]:
-        waits = []
-        for _ in range(n):
-            waited = await bucket.acquire()
-            now[0] += waited
-            waits.append(waited)
-        return waits
+        return [await bucket.acquire() for _ in range(n)]
 
     waits = asyncio.run(take(4))
     assert waits[:2] == [0.0, 0.0]
     assert waits[2] == pytest.approx(0.1) and waits[3] == pytest.approx(0.1)
+
+
+def test_after_a_stall_no_more_than_the_burst_leaves_at_once() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(rate=10.0, burst=2, clock=lambda: now[0], sleep=sleep)
+
+    async def take() -> list[float]:
+        for _ in range(2):
+            await bucket.acquire()
+        now[0] += 5.0  # the process stalled for 5 s with waiters queued
+        return [await bucket.acquire() for _ in range(4)]
+
+    waits = asyncio.run(take())
+    assert waits[:2] == [0.0, 0.0]  # the burst, refilled during the stall
+    assert waits[2:] == [pytest.approx(0.1), pytest.approx(0.1)]  # then the rate again
 
 
 def test_retry_after_spends_the_tokens_that_time_would_bring() -> None:
