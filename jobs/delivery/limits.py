@@ -47,6 +47,7 @@ class TokenBucket:
         self._sleep = sleep
         self._updated = clock()
         self._lock = asyncio.Lock()
+        self._floor = rate / 2
 
     @classmethod
     def for_retailer(cls, retailer: RetailerConfig) -> TokenBucket:
@@ -75,6 +76,15 @@ class TokenBucket:
         """The provider said to wait (Retry-After): spend the tokens that time would bring."""
         self._refill()
         self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+
+    def slow_down(self) -> None:
+        """A 429 despite the margins: this workspace sees our requests bunched. Send one
+        at a time and 10% slower (never below half the starting rate) for the rest of
+        the run; the next run starts from the configuration again."""
+        self._refill()
+        self.rate = max(self._floor, self.rate * 0.9)
+        self.burst = 1.0
+        self._tokens = min(self._tokens, self.burst)
 
 
 @dataclass

@@ -146,8 +146,9 @@ class BatchSender:
             except RetryableError as error:
                 ws.breaker.failed()
                 attempt.throttled += error.status == 429
-                if error.status == 429 and error.retry_after:
-                    ws.bucket.hold_off(error.retry_after)
+                if error.status == 429:
+                    ws.bucket.slow_down()
+                    ws.bucket.hold_off(error.retry_after or 1.0)
                 if attempt.attempts >= self.policy.max_attempts or not ws.breaker.allows():
                     attempt.status = "deferred"
                     attempt.reason = f"retries exhausted after {attempt.attempts}: {error}"

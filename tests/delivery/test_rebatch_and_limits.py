@@ -106,6 +106,15 @@ def test_retry_after_spends_the_tokens_that_time_would_bring() -> None:
     assert bucket._tokens == pytest.approx(-10.0)
 
 
+def test_a_429_slows_the_bucket_down_but_never_below_half() -> None:
+    bucket = TokenBucket(rate=10.0, burst=4, clock=lambda: 0.0)
+    bucket.slow_down()
+    assert bucket.rate == pytest.approx(9.0) and bucket.burst == 1.0
+    for _ in range(20):
+        bucket.slow_down()
+    assert bucket.rate == pytest.approx(5.0)
+
+
 def test_daily_cap_grants_what_is_left_and_takes_back_unsent() -> None:
     cap = DailyCap(remaining=120)
     assert cap.reserve(50) == 50
