@@ -43,11 +43,16 @@ class RetryPolicy:
     max_attempts: int = 6
     base_delay_s: float = 0.2
     max_delay_s: float = 10.0
+    longest_wait_s: float = 60.0  # a longer Retry-After defers the batch to a later run
+
+    def is_long_wait(self, retry_after: float | None) -> bool:
+        """Longer than a batch may wait within a run: defer instead of holding the run."""
+        return retry_after is not None and retry_after > self.longest_wait_s
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After when the provider gives one, else exponential backoff with jitter."""
         if retry_after is not None:
-            return min(retry_after, self.max_delay_s * 6)
+            return retry_after
         ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
@@ -144,11 +149,16 @@ class BatchSender:
                 attempt.status, attempt.reason = "failed", str(error)
                 return attempt
             except RetryableError as error:
-                ws.breaker.failed()
-                attempt.throttled += error.status == 429
+                if self.policy.is_long_wait(error.retry_after):
+                    # e.g. the provider's daily volume cap: come back in a later run.
+                    attempt.status, attempt.reason = "deferred", f"provider asks to wait: {error}"
+                    return attempt
                 if error.status == 429:
+                    attempt.throttled += 1
                     ws.bucket.slow_down()
                     ws.bucket.hold_off(error.retry_after or 1.0)
+                else:
+                    ws.breaker.failed()  # rate limiting is politeness, not an outage
                 if attempt.attempts >= self.policy.max_attempts or not ws.breaker.allows():
                     attempt.status = "deferred"
                     attempt.reason = f"retries exhausted after {attempt.attempts}: {error}"

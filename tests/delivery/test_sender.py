@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
 
 from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
 from jobs.delivery.records import CAP_DEFERRAL, BatchReport, EventChunk, GroupKey, MessageEvent
 from jobs.delivery.sender import BatchSender, RetryPolicy, SendLane
 from jobs.providers.routing import ProviderRouter
+from jobs.providers.simulator.state import PoolCap
 from tests.delivery.conftest import DeliveryWorld
 
 GROUP = GroupKey("run-1", "fresh-mart-winback", "email", "control", "winback-email", False)
@@ -118,3 +122,16 @@ def test_holdout_messages_are_recorded_suppressed_and_never_sent(world: Delivery
     [report] = run(world, [batch(7, group=holdout)])
     assert statuses(report) == {"suppressed": 7}
     assert report.requests == 0 and world.accepted("ws-freshmart") == []
+
+
+def test_a_provider_daily_cap_defers_at_once_instead_of_holding_the_run(
+    world: DeliveryWorld,
+) -> None:
+    now = datetime.now(UTC)
+    if (24 * 3600 - (now.hour * 3600 + now.minute * 60 + now.second)) < 120:
+        pytest.skip("the simulator's cap resets at midnight UTC, less than 2 minutes away")
+    world.sim.pools.setdefault("shared-a", PoolCap()).daily_cap = 0
+    [report] = run(world, [batch(5)])
+    assert statuses(report) == {"deferred": 5}
+    assert report.requests == 1
+    assert "provider asks to wait" in (report.outcomes[0].reason or "")
