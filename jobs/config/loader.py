@@ -79,12 +79,12 @@ def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Co
     root = (conf_dir or default_conf_dir()).resolve()
     problems: list[ConfigProblem] = []
     profile_name = profile or os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
-    platform = _load_one(root / "platform.yaml", PlatformConfig, problems)
-    profile_model = _load_one(root / "profiles" / f"{profile_name}.yaml", Profile, problems)
-    retailers, broken_retailers = _load_many(
+    platform = load_one(root / "platform.yaml", PlatformConfig, problems)
+    profile_model = load_one(root / "profiles" / f"{profile_name}.yaml", Profile, problems)
+    retailers, broken_retailers = load_many(
         root / "retailers", RetailerConfig, "retailer_id", problems
     )
-    campaigns, _ = _load_many(root / "campaigns", CampaignConfig, "campaign_id", problems)
+    campaigns, _ = load_many(root / "campaigns", CampaignConfig, "campaign_id", problems)
     problems.extend(_cross_check(retailers, campaigns, broken_retailers))
     if problems or platform is None or profile_model is None:
         raise ConfigError(problems)
@@ -140,12 +140,12 @@ def _validate(
         return None
 
 
-def _load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) -> ModelT | None:
+def load_one(path: Path, model: type[ModelT], problems: list[ConfigProblem]) -> ModelT | None:
     data = _read_mapping(path, problems)
     return None if data is None else _validate(path, data, model, problems)
 
 
-def _load_many(
+def load_many(
     folder: Path,
     model: type[ModelT],
     id_field: str,

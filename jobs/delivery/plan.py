@@ -74,8 +74,9 @@ def plan_delivery(
         else None
     )
     caps = remaining_caps(conf, ledger_df, today)
-    units = added_files(store, committed, events.version())
-    units += carry_over(store, ledger_df, caps, events.version())
+    newest = _files(store, events.version())
+    units = added_files(store, committed, events.version(), newest)
+    units += carry_over(store, ledger_df, caps, newest)
     return DeliveryPlan(
         delivery_run_id=delivery_run_id,
         source_from=committed,
@@ -98,15 +99,15 @@ def _files(store: DeltaStore, version: int) -> dict[str, str]:
     )
 
 
-def added_files(store: DeltaStore, committed: int | None, newest: int) -> list[WorkUnit]:
-    """Files in the newest snapshot that the committed snapshot did not have."""
-    if committed is not None and committed >= newest:
+def added_files(
+    store: DeltaStore, committed: int | None, newest_version: int, newest: dict[str, str]
+) -> list[WorkUnit]:
+    """Files in the newest snapshot (`newest`: path -> retailer) the committed one lacked."""
+    if committed is not None and committed >= newest_version:
         return []
     before = set(_files(store, committed)) if committed is not None else set()
     return [
-        WorkUnit(retailer, path)
-        for path, retailer in sorted(_files(store, newest).items())
-        if path not in before
+        WorkUnit(retailer, path) for path, retailer in sorted(newest.items()) if path not in before
     ]
 
 
@@ -130,7 +131,10 @@ def remaining_caps(conf: Conf, ledger_df: pa.Table | None, today: date) -> dict[
 
 
 def carry_over(
-    store: DeltaStore, ledger_df: pa.Table | None, caps: dict[str, int | None], newest: int
+    store: DeltaStore,
+    ledger_df: pa.Table | None,
+    caps: dict[str, int | None],
+    newest: dict[str, str],
 ) -> list[WorkUnit]:
     """Files holding deferred or paused messages that this run may now send."""
     if ledger_df is None or not ledger_df.num_rows:
@@ -147,6 +151,6 @@ def carry_over(
         runs[retailer].add(row["run_id"])
     return [
         WorkUnit(retailer, path, tuple(sorted(runs[retailer])))
-        for path, retailer in sorted(_files(store, newest).items())
+        for path, retailer in sorted(newest.items())
         if retailer in runs
     ]

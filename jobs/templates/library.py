@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from jobs.config import CampaignConfig, Conf, ConfigError, ConfigProblem, RetailerConfig
-from jobs.config.loader import _load_many, _load_one
+from jobs.config.loader import load_many, load_one
 from jobs.config.models import Channel, Identifier, StrictModel
 
 LIBRARY_FOLDER = "templates"
@@ -77,12 +77,12 @@ def load_library(conf: Conf) -> TemplateLibrary:
     problems: list[ConfigProblem] = []
     loaded: dict[str, TemplateSpec] = {}
     for folder in sorted(p for p in (root / "library").glob("*") if p.is_dir()):
-        found, _ = _load_many(folder, TemplateSpec, "template_id", problems)
+        found, _ = load_many(folder, TemplateSpec, "template_id", problems)
         for template_id, (spec, path) in found.items():
             if template_id in loaded:
                 problems.append(ConfigProblem(str(path), "template_id", "defined twice"))
             loaded[template_id] = spec
-    metadata = _load_one(root / "metadata.yaml", TemplateMetadata, problems)
+    metadata = load_one(root / "metadata.yaml", TemplateMetadata, problems)
     problems.extend(_check_references(conf, loaded, metadata, root / "metadata.yaml"))
     if problems or metadata is None:
         raise ConfigError(problems)
