@@ -17,7 +17,7 @@ from types import FrameType
 from jobs.config import load_conf
 from jobs.delivery.controls import Action, request_control
 from jobs.delivery.run import deliver_once
-from jobs.runtime import add_common_arguments, configure_logging, emit
+from jobs.runtime import add_common_arguments, emit, entry_main
 from jobs.templates import load_library
 from jobs.warehouse.store import DeltaStore
 
@@ -101,10 +101,9 @@ def _stop_on_signals() -> Callable[[], bool]:
 
 def main(argv: list[str] | None = None) -> int:
     """`flink run -py jobs/deliver_job.py [--conf ...]` starts here."""
-    configure_logging()
-    parser = argparse.ArgumentParser(prog="deliver_job", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return entry_main(
+        argv, prog="deliver_job", description=__doc__, add_arguments=add_arguments, run=run
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, l
 from jobs.config import Conf
 from jobs.config.secrets import secret_from_env
 from jobs.quality.checks import QualityGate
-from jobs.runtime import JobContext, add_common_arguments, configure_logging, emit, spark_job
+from jobs.runtime import JobContext, add_common_arguments, emit, entry_main, spark_job
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,10 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    parser = argparse.ArgumentParser(prog="launch_job", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return entry_main(
+        argv, prog="launch_job", description=__doc__, add_arguments=add_arguments, run=run
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,3 +67,18 @@ def emit(text: str) -> None:
     """Job output for the operator (reports, summaries) goes to standard output."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def entry_main(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+) -> int:
+    """What an entry module does when spark-submit or flink run starts it directly."""
+    configure_logging()
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -12,8 +12,8 @@ from datetime import date
 from jobs.runtime import (
     JobContext,
     add_common_arguments,
-    configure_logging,
     emit,
+    entry_main,
     spark_job,
 )
 from jobs.summary import format_seed_report, format_summary
@@ -66,10 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    parser = argparse.ArgumentParser(prog="seed_job", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return entry_main(
+        argv, prog="seed_job", description=__doc__, add_arguments=add_arguments, run=run
+    )
 
 
 if __name__ == "__main__":

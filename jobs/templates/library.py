@@ -42,20 +42,6 @@ class TemplateLibrary:
     templates: dict[str, TemplateSpec]
     metadata: TemplateMetadata = field(default_factory=TemplateMetadata)
 
-    def template(self, template_id: str) -> TemplateSpec:
-        try:
-            return self.templates[template_id]
-        except KeyError:
-            raise ConfigError(
-                [
-                    ConfigProblem(
-                        f"conf/{LIBRARY_FOLDER}/library",
-                        "template_id",
-                        f"unknown template '{template_id}' (known: {sorted(self.templates)})",
-                    )
-                ]
-            ) from None
-
     def overrides(self, retailer_id: str) -> dict[str, str]:
         entry = self.metadata.retailers.get(retailer_id)
         return dict(entry.variables) if entry else {}
