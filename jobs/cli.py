@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy-templates",
         templates_job.run,
         "create or update the template library in every retailer's workspace",
+        templates_job.add_arguments,
     )
     command("summary", _summary, "print every warehouse table's version, rows and size")
     command("validate-config", _validate_config, "validate the whole conf/ tree")

@@ -6,19 +6,38 @@ import argparse
 
 from jobs.config import load_conf
 from jobs.providers.routing import ProviderRouter
-from jobs.runtime import emit
+from jobs.runtime import add_common_arguments, emit
 from jobs.templates import load_library
-from jobs.templates.deploy import deploy_library
+from jobs.templates.deploy import DEFAULT_CONCURRENCY, deploy_library
+from jobs.warehouse.store import DeltaStore
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"workspaces deployed at once (default {DEFAULT_CONCURRENCY}); "
+        "each is paced by its own rate limit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 when every template reached every workspace; 1 when something was
+    withheld (validation) or a workspace failed; the summary says which."""
     conf = load_conf(args.conf, profile=args.profile)
     router = ProviderRouter(conf)
     try:
-        report = deploy_library(conf, load_library(conf), router)
+        report = deploy_library(
+            conf,
+            load_library(conf),
+            router,
+            store=DeltaStore.from_profile(conf.profile),
+            concurrency=args.concurrency,
+        )
     finally:
         router.close()
-    emit(report.line())
-    for retailer_id, error in sorted(report.failures.items()):
-        emit(f"  {retailer_id}: {error}")
-    return 1 if report.failures else 0
+    for line in report.lines():
+        emit(line)
+    return 0 if report.ok else 1

@@ -13,23 +13,14 @@ from pyspark.sql import functions as F
 from jobs.audience.columns import dispatch, group_by_key, in_campaigns
 from jobs.config.models import CampaignConfig
 from jobs.hashing import hex_digest
+from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import table_spec
-
-# Customer variables handed to templates; defaults and overrides are merged at delivery.
-CUSTOMER_VARIABLES = (
-    "first_name",
-    "last_name",
-    "locale",
-    "favourite_category",
-    "days_since_last_order",
-    "lifetime_orders",
-)
 
 
 def customer_variables_column() -> Column:
     """The customer's own template variables as map<string, string>."""
     return F.create_map(
-        *[part for name in CUSTOMER_VARIABLES for part in (F.lit(name), F.col(name).cast("string"))]
+        *[part for name in PROFILE_VARIABLES for part in (F.lit(name), F.col(name).cast("string"))]
     )
 
 

@@ -19,7 +19,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.audience.events import (
-    CUSTOMER_VARIABLES,
     RunStats,
     run_statistics,
     to_campaign_events,
@@ -32,6 +31,7 @@ from jobs.audience.variants import with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
 from jobs.quality.checks import DataQualityError, QualityGate, QualityReport
 from jobs.quality.suites import check_events, check_inputs
+from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import RunTag, Warehouse, table_spec
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ DECIDED_COLUMNS = (
     "variant_id",
     "is_holdout",
     "lifetime_spend_cents",
-    *CUSTOMER_VARIABLES,
+    *PROFILE_VARIABLES,
 )
 
 

@@ -27,12 +27,12 @@ def demo_delivery(conf: Conf) -> str:
         pointed = point_conf_at(conf, server.url)
         router = ProviderRouter(pointed)
         try:
-            deployed = deploy_library(pointed, library, router)
+            deployed = deploy_library(pointed, library, router, store=store)
         finally:
             router.close()
         summary = deliver_once(pointed, store, library)
         accepted = sum(ws.counters["accepted"] for ws in server.simulator.workspaces.values())
-    lines = [deployed.line()]
+    lines = deployed.lines()
     lines.append(summary.line() if summary else "delivery: nothing new to deliver")
     lines.append(f"simulator accepted {accepted:,} messages in this demo")
     return "\n".join([*lines, "", status_table(store)])

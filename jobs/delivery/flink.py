@@ -33,12 +33,13 @@ from pyflink.datastream.functions import AsyncFunction, FlatMapFunction
 from jobs.config import Conf
 from jobs.config.models import Profile
 from jobs.delivery.controls import PauseWatcher
-from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.plan import DeliveryPlan, WorkUnit
 from jobs.delivery.rebatch import Rebatcher
 from jobs.delivery.records import BatchReport, EventChunk
-from jobs.delivery.sender import BatchSender, RetryPolicy, SendLane
+from jobs.delivery.sender import BatchSender, SendLane
 from jobs.delivery.source import EventReader
+from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import TemplateLibrary
 from jobs.warehouse.store import DeltaStore

@@ -11,14 +11,13 @@ errors (validation, authentication) are recorded per recipient.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jobs.config import ConfigError
 from jobs.delivery.controls import PauseWatcher
-from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.records import (
     CAP_DEFERRAL,
     BatchReport,
@@ -35,26 +34,8 @@ from jobs.providers import (
     RetryableError,
     SendBatch,
 )
+from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.templates.variables import message_variables
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    base_delay_s: float = 0.2
-    max_delay_s: float = 10.0
-    longest_wait_s: float = 60.0  # a longer Retry-After defers the batch to a later run
-
-    def is_long_wait(self, retry_after: float | None) -> bool:
-        """Longer than a batch may wait within a run: defer instead of holding the run."""
-        return retry_after is not None and retry_after > self.longest_wait_s
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Retry-After when the provider gives one, else exponential backoff with jitter."""
-        if retry_after is not None:
-            return retry_after
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 @dataclass

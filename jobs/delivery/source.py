@@ -22,11 +22,7 @@ from jobs.delivery.plan import EVENTS, SENDS, WorkUnit
 from jobs.delivery.records import FINAL_STATUSES, EventChunk, GroupKey, MessageEvent
 from jobs.providers import MAX_RECIPIENTS_PER_BATCH
 from jobs.templates import TemplateLibrary
-from jobs.templates.variables import (
-    campaign_variables,
-    message_base_variables,
-    retailer_variables,
-)
+from jobs.templates.variables import configured_layers, merge_variables
 from jobs.warehouse.files import open_filesystem
 from jobs.warehouse.store import DeltaStore
 
@@ -160,16 +156,17 @@ def _base_variables(
     template_id: str | None,
 ) -> dict[str, str]:
     retailer = reader.conf.retailers.get(retailer_id)
-    if retailer is None:
+    if retailer is None or template_id is None:
         return {}  # the sender defers these messages until the retailer is configured
-    campaign = reader.conf.campaigns.get(campaign_id)
-    template = reader.library.templates.get(template_id or "")
-    return message_base_variables(
-        template_defaults=template.variables if template else {},
-        brand=retailer_variables(reader.conf, retailer),
-        retailer_overrides=reader.library.overrides(retailer_id),
-        campaign_overrides=campaign_variables(campaign, variant_id) if campaign else {},
+    layers = configured_layers(
+        reader.conf,
+        reader.library,
+        retailer,
+        template_id,
+        campaign=reader.conf.campaigns.get(campaign_id),
+        variant_id=variant_id,
     )
+    return merge_variables(*layers.values())
 
 
 def customer_layer(row: dict[str, Any]) -> dict[str, str | None]:

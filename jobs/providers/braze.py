@@ -141,12 +141,21 @@ class AsyncBrazeClient:
             )
         return self._session
 
-    async def send_batch(self, batch: SendBatch) -> list[RecipientResult]:
-        url, headers, body = send_request(self.workspace, batch)
-        where = f"{self.workspace.workspace_id} POST {url}"
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        url = path if path.startswith("http") else self.workspace.url(path)
+        where = f"{self.workspace.workspace_id} {method} {url}"
         async with self._slots:
             try:
-                async with self._client().post(url, data=body, headers=headers) as response:
+                async with self._client().request(
+                    method, url, data=body, headers=headers or self.workspace.headers()
+                ) as response:
                     status, text, response_headers = (
                         response.status,
                         await response.text(),
@@ -160,7 +169,23 @@ class AsyncBrazeClient:
         failure = classify(status, response_headers, payload, where=where)
         if failure is not None:
             raise failure
+        return status, payload
+
+    async def send_batch(self, batch: SendBatch) -> list[RecipientResult]:
+        url, headers, body = send_request(self.workspace, batch)
+        _, payload = await self._call("POST", url, body=body, headers=headers)
         return parse_send_results(batch, payload)
+
+    async def list_templates(self, channel: Channel) -> list[Template]:
+        _, payload = await self._call("GET", f"templates/{channel}/list")
+        return parse_templates(channel, payload)
+
+    async def write_template(
+        self, template: Template, *, action: Literal["create", "update"]
+    ) -> None:
+        """Create or update, as the deploy decided from the workspace's listing."""
+        path = f"templates/{template.channel}/{action}"
+        await self._call("POST", path, body=template_body(template))
 
     async def close(self) -> None:
         if self._session is not None:

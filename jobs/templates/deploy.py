@@ -1,57 +1,225 @@
-"""Put each retailer's templates into its own workspace, through the provider abstraction."""
+"""Put each retailer's branded templates into its own workspace: the step CI/CD runs on merge.
+
+For every retailer: list what its workspace holds (one request per channel),
+compare content hashes, and create or update only what changed. Workspaces
+are deployed concurrently, each paced by its own configured rate limit and
+retried as the provider says (Retry-After); one workspace failing is reported
+and stops no other. Templates that fail validation are withheld (for every
+retailer, or for the one retailer whose brand or overrides break them) and
+everything else still goes out.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Literal, TypeVar
 
-from jobs.config import Conf
-from jobs.providers import ProviderError, RetryableError, Template
-from jobs.providers.braze import BrazeClient
+import pyarrow as pa
+
+from jobs.config import Conf, RetailerConfig
+from jobs.providers import PermanentError, ProviderError, RetryableError, Template
+from jobs.providers.braze import AsyncBrazeClient
+from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
-from jobs.templates.library import TemplateLibrary, TemplateSpec
+from jobs.templates.compose import content_hash, deployable
+from jobs.templates.library import TemplateLibrary
+from jobs.templates.validate import TemplateProblem, validate_library
+from jobs.templates.variables import retailer_variables
+from jobs.warehouse.store import DeltaStore
 
 log = logging.getLogger(__name__)
+Action = Literal["created", "updated", "unchanged", "failed"]
+T = TypeVar("T")
+DEFAULT_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class Planned:
+    template: Template
+    library_template_id: str
+    content_hash: str
+
+
+@dataclass
+class RetailerDeploy:
+    retailer_id: str
+    actions: dict[str, Action] = field(default_factory=dict)
+    withheld: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    planned: dict[str, Planned] = field(default_factory=dict)
 
 
 @dataclass
 class DeployReport:
-    outcomes: Counter[str] = field(default_factory=Counter)
-    failures: dict[str, str] = field(default_factory=dict)
+    retailers: list[RetailerDeploy]
+    problems: list[TemplateProblem]
+    seconds: float
+    deploy_run_id: str
 
-    def line(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "nothing"
-        return f"templates deployed: {counts}; failed retailers: {len(self.failures)}"
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for retailer in self.retailers:
+            counts.update(retailer.actions.values())
+            counts["withheld"] += len(retailer.withheld)
+        return counts
+
+    @property
+    def failed_retailers(self) -> list[RetailerDeploy]:
+        return [r for r in self.retailers if r.errors]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_retailers and not self.problems
+
+    def lines(self) -> list[str]:
+        counts = self.counts()
+        lines = [
+            f"templates deployed to {len(self.retailers)} retailers in {self.seconds:.1f} s: "
+            + ", ".join(
+                f"{name} {counts[name]}"
+                for name in ("created", "updated", "unchanged", "withheld", "failed")
+            )
+            + f"; failed retailers: {len(self.failed_retailers)}"
+        ]
+        lines += [f"  {r.retailer_id}: {'; '.join(r.errors)}" for r in self.failed_retailers]
+        lines += [f"  {problem}" for problem in self.problems]
+        return lines
 
 
-def provider_template(spec: TemplateSpec) -> Template:
-    return Template(spec.template_id, spec.channel, dict(spec.fields))
-
-
-def deploy_library(conf: Conf, library: TemplateLibrary, router: ProviderRouter) -> DeployReport:
-    """Create or update every template a retailer receives; one failing workspace stops no one."""
-    report = DeployReport()
+def plan_deploy(
+    conf: Conf, library: TemplateLibrary, problems: list[TemplateProblem]
+) -> list[RetailerDeploy]:
+    """Each retailer's branded templates, less those its validation problems withhold."""
+    blocked = {(p.template_id, p.retailer_id) for p in problems if p.blocks_deploy}
+    plans = []
     for retailer in conf.retailers.values():
-        client = router.for_retailer(retailer.retailer_id)
-        try:
-            for spec in library.for_retailer(retailer):
-                report.outcomes[_upsert(client, provider_template(spec))] += 1
-        except ProviderError as error:
-            report.failures[retailer.retailer_id] = str(error)
-            log.error("template deploy to %s failed: %s", retailer.retailer_id, error)
+        plan = RetailerDeploy(retailer.retailer_id)
+        brand = retailer_variables(conf, retailer)
+        for spec in library.for_retailer(retailer):
+            keys = (spec.template_id, f"layout:{spec.layout_name}")
+            if any((key, who) in blocked for key in keys for who in (None, retailer.retailer_id)):
+                plan.withheld.append(spec.deployed_id)
+                continue
+            template = deployable(library, spec, brand)
+            plan.planned[template.template_id] = Planned(
+                template, spec.template_id, content_hash(template)
+            )
+        plans.append(plan)
+    return plans
+
+
+def deploy_library(
+    conf: Conf,
+    library: TemplateLibrary,
+    router: ProviderRouter,
+    *,
+    store: DeltaStore | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> DeployReport:
+    """Validate, then deploy every retailer concurrently; record what changed in `store`."""
+    started = time.monotonic()
+    problems = validate_library(conf, library)
+    plans = plan_deploy(conf, library, problems)
+    asyncio.run(_deploy_all(conf, plans, router, concurrency))
+    report = DeployReport(plans, problems, time.monotonic() - started, uuid.uuid4().hex)
+    if store is not None:
+        _record(store, report)
     return report
 
 
-def _upsert(client: BrazeClient, template: Template, *, attempts: int = 5) -> str:
-    """Create or update, waiting out the workspace's rate limit (Retry-After) when it says so."""
-    attempt = 1
-    while True:
+async def _deploy_all(
+    conf: Conf, plans: list[RetailerDeploy], router: ProviderRouter, concurrency: int
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(plan: RetailerDeploy) -> None:
+        async with gate:
+            retailer = conf.retailer(plan.retailer_id)
+            lane = _Lane(router.async_for_retailer(plan.retailer_id), retailer)
+            try:
+                await _deploy_retailer(plan, lane)
+            except ProviderError as error:
+                plan.errors.append(str(error))
+                log.error("template deploy to %s failed: %s", plan.retailer_id, error)
+
+    try:
+        await asyncio.gather(*(one(plan) for plan in plans if plan.planned))
+    finally:
+        await router.aclose()
+
+
+@dataclass
+class _Lane:
+    """One workspace: its client, paced by its own limit, retried as the provider says."""
+
+    client: AsyncBrazeClient
+    retailer: RetailerConfig
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=5))
+
+    def __post_init__(self) -> None:
+        self.bucket = TokenBucket.for_retailer(self.retailer)
+
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T:
+        attempt = 1
+        while True:
+            await self.bucket.acquire()
+            try:
+                return await request()
+            except RetryableError as error:
+                if attempt >= self.retry.max_attempts or self.retry.is_long_wait(error.retry_after):
+                    raise
+                if error.status == 429:
+                    self.bucket.hold_off(error.retry_after or 1.0)
+                else:
+                    await asyncio.sleep(self.retry.delay(attempt, error.retry_after))
+                attempt += 1
+
+
+async def _deploy_retailer(plan: RetailerDeploy, lane: _Lane) -> None:
+    channels = sorted({p.template.channel for p in plan.planned.values()})
+    current: dict[str, str] = {}
+    for channel in channels:
+        listed = await lane.call(partial(lane.client.list_templates, channel))
+        current.update({t.template_id: content_hash(t) for t in listed})
+    for template_id, planned in sorted(plan.planned.items()):
+        if current.get(template_id) == planned.content_hash:
+            plan.actions[template_id] = "unchanged"
+            continue
+        action: Literal["create", "update"] = "update" if template_id in current else "create"
         try:
-            return client.upsert_template(template)
-        except RetryableError as error:
-            if attempt == attempts:
-                raise
-            time.sleep(min(30.0, error.retry_after or 0.5 * 2**attempt))
-            attempt += 1
+            await lane.call(partial(lane.client.write_template, planned.template, action=action))
+        except PermanentError as error:
+            plan.actions[template_id] = "failed"
+            plan.errors.append(f"{template_id}: {error}")
+            continue
+        plan.actions[template_id] = "created" if action == "create" else "updated"
+
+
+def _record(store: DeltaStore, report: DeployReport) -> None:
+    """One row per template written, in one commit: the workspace content history."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "retailer_id": plan.retailer_id,
+            "template_id": template_id,
+            "channel": plan.planned[template_id].template.channel,
+            "library_template_id": plan.planned[template_id].library_template_id,
+            "content_hash": plan.planned[template_id].content_hash,
+            "action": action,
+            "deploy_run_id": report.deploy_run_id,
+            "deployed_at": now,
+        }
+        for plan in report.retailers
+        for template_id, action in sorted(plan.actions.items())
+        if action in ("created", "updated")
+    ]
+    if rows:
+        store.append("template_deployments", pa.Table.from_pylist(rows))

@@ -2,15 +2,43 @@
 
 Template defaults, then the retailer's overrides, then the campaign's (and
 its variant's), then the customer's own variables: the most specific wins.
-Delivery, preview and deploy all call these functions, so a preview shows
-exactly what a customer receives.
+The retailer's brand (name, logo, colours, postal address, unsubscribe link)
+sits with the retailer's layer. Delivery, validation, preview and deploy all
+call `configured_layers`, so a preview shows exactly what a customer receives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
+
+if TYPE_CHECKING:
+    from jobs.templates.library import TemplateLibrary
+
+# What the platform supplies to every template of a retailer, from its configuration.
+BRAND_VARIABLES = (
+    "brand_name",
+    "logo_url",
+    "primary_color",
+    "secondary_color",
+    "postal_address",
+    "sender",
+    "unsubscribe_url",
+)
+# A customer's own variables: profile fields (campaigns engine) and the personal offer.
+PROFILE_VARIABLES = (
+    "first_name",
+    "last_name",
+    "locale",
+    "favourite_category",
+    "days_since_last_order",
+    "lifetime_orders",
+)
+OFFER_VARIABLES = ("promo_code", "offer_text", "offer_expires_on")
+CUSTOMER_VARIABLES = PROFILE_VARIABLES + OFFER_VARIABLES
+Layers = dict[str, Mapping[str, str | None]]
 
 
 def merge_variables(*layers: Mapping[str, str | None]) -> dict[str, str]:
@@ -19,6 +47,11 @@ def merge_variables(*layers: Mapping[str, str | None]) -> dict[str, str]:
     for layer in layers:
         merged.update({name: value for name, value in layer.items() if value is not None})
     return merged
+
+
+def winning_layers(layers: Layers) -> dict[str, str]:
+    """For each variable, the name of the layer its value comes from (for the preview)."""
+    return {name: layer for layer, values in layers.items() for name in merge_variables(values)}
 
 
 def retailer_variables(conf: Conf, retailer: RetailerConfig) -> dict[str, str]:
@@ -34,21 +67,30 @@ def retailer_variables(conf: Conf, retailer: RetailerConfig) -> dict[str, str]:
     }
 
 
-def campaign_variables(campaign: CampaignConfig, variant_id: str) -> dict[str, str]:
+def campaign_variables(campaign: CampaignConfig, variant_id: str | None) -> dict[str, str]:
     """The campaign's overrides, then its variant's (a variant is the more specific)."""
     variant = next((v for v in campaign.variants if v.variant_id == variant_id), None)
     return merge_variables(campaign.variables, variant.variables if variant else {})
 
 
-def message_base_variables(
+def configured_layers(
+    conf: Conf,
+    library: TemplateLibrary,
+    retailer: RetailerConfig,
+    template_id: str,
     *,
-    template_defaults: Mapping[str, str],
-    brand: Mapping[str, str],
-    retailer_overrides: Mapping[str, str],
-    campaign_overrides: Mapping[str, str],
-) -> dict[str, str]:
-    """Everything but the customer layer: computed once per (campaign, variant, template)."""
-    return merge_variables(template_defaults, brand, retailer_overrides, campaign_overrides)
+    campaign: CampaignConfig | None = None,
+    variant_id: str | None = None,
+) -> Layers:
+    """Every layer but the customer's, in precedence order: computed once per
+    (retailer, campaign, variant, template) and shared by all its recipients."""
+    spec = library.spec_for(retailer.retailer_id, template_id)
+    return {
+        "template": spec.variables if spec else {},
+        "brand": retailer_variables(conf, retailer),
+        "retailer": library.overrides(retailer.retailer_id, template_id),
+        "campaign": campaign_variables(campaign, variant_id) if campaign else {},
+    }
 
 
 def message_variables(

@@ -191,6 +191,25 @@ CAMPAIGN_CONTROLS = TableSpec(
     description="Pause and resume requests per campaign; the newest request wins.",
 )
 
+TEMPLATE_DEPLOYMENTS = TableSpec(
+    name="template_deployments",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("template_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("library_template_id", _STRING, False),
+        ("content_hash", _STRING, False),
+        ("action", _STRING, False),
+        ("deploy_run_id", _STRING, False),
+        ("deployed_at", _TS, False),
+    ),
+    partition_by=(),
+    description=(
+        "Every template version written to a retailer's workspace (created or updated), "
+        "so an analyst can tell which content was live when a message went out."
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -202,6 +221,7 @@ TABLES: dict[str, TableSpec] = {
         DELIVERY_EVENTS,
         MESSAGE_SENDS,
         CAMPAIGN_CONTROLS,
+        TEMPLATE_DEPLOYMENTS,
     )
 }
 INPUT_TABLES = ("customers", "orders", "consents")

@@ -158,7 +158,7 @@ def make_world(tmp_path: Path, conf: Conf) -> Iterator[DeliveryWorld]:
         router = ProviderRouter(pointed)
         report = deploy_library(pointed, library, router)
         router.close()
-        assert not report.failures, report.failures
+        assert report.ok, report.lines()
         yield DeliveryWorld(pointed, DeltaStore(str(tmp_path / "warehouse")), library, server)
     finally:
         server.stop()

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.rebatch import Rebatcher
 from jobs.delivery.records import EventChunk, GroupKey, MessageEvent
+from jobs.providers.pacing import TokenBucket
 
 EMAIL = GroupKey("run-1", "camp", "email", "control", "winback-email", False)
 PUSH = GroupKey("run-1", "camp", "push", "control", "winback-push", False)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobs.delivery.limits import CircuitBreaker, DailyCap, TokenBucket
+from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.records import CAP_DEFERRAL, BatchReport, EventChunk, GroupKey, MessageEvent
-from jobs.delivery.sender import BatchSender, RetryPolicy, SendLane
+from jobs.delivery.sender import BatchSender, SendLane
+from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.providers.simulator.state import PoolCap
 from tests.delivery.conftest import DeliveryWorld

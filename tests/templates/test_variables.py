@@ -5,7 +5,7 @@ from __future__ import annotations
 from jobs.config import load_conf
 from jobs.delivery.source import customer_layer, offer_text
 from jobs.templates import load_library, merge_variables
-from jobs.templates.variables import campaign_variables, message_base_variables, message_variables
+from jobs.templates.variables import campaign_variables, message_variables
 from tests.conftest import REPO_CONF
 
 

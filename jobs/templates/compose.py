@@ -1,0 +1,79 @@
+"""A retailer's branded version of a template, and rendering it as the provider will.
+
+Two moments fill a template. At deploy, the email layout's `[[ slots ]]` take
+the retailer's brand (logo, colours, postal address, unsubscribe link) and the
+template's own `html` and `text`: the result is what the retailer's workspace
+stores. At send, the provider fills the `{{ Liquid }}` with each recipient's
+properties. Brand values are escaped for HTML and can never inject Liquid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+
+from liquid import Environment, StrictUndefined
+from liquid.template import BoundTemplate
+
+from jobs.providers import Template
+from jobs.templates.library import TemplateLibrary, TemplateSpec
+
+SLOT = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
+CONTENT_SLOT = "content"
+# Strict, like the provider: a variable nobody supplies is an error, never an empty string.
+LIQUID = Environment(undefined=StrictUndefined)
+
+
+def branded_fields(
+    library: TemplateLibrary, spec: TemplateSpec, brand: Mapping[str, str]
+) -> dict[str, str]:
+    """The template as the retailer's workspace stores it: inside its layout, branded."""
+    layout = library.layout_of(spec)
+    if layout is None:
+        return dict(spec.fields)
+    as_html = {name: _literal(html.escape(value)) for name, value in brand.items()}
+    as_text = {name: _literal(value) for name, value in brand.items()}
+    return {
+        **spec.fields,
+        "html": fill_slots(layout.html, {**as_html, CONTENT_SLOT: spec.fields["html"]}),
+        "text": fill_slots(layout.text, {**as_text, CONTENT_SLOT: spec.fields["text"]}),
+    }
+
+
+def fill_slots(source: str, values: Mapping[str, str]) -> str:
+    """Replace each `[[ name ]]`; validation has already reported unknown slots."""
+    return SLOT.sub(lambda match: values.get(match.group(1), match.group(0)), source)
+
+
+def _literal(value: str) -> str:
+    """Brand text goes out as written, even if it happens to contain `{{` or `{%`."""
+    if "{{" in value or "{%" in value:
+        return "{% raw %}" + value.replace("{% endraw %}", "") + "{% endraw %}"
+    return value
+
+
+def deployable(library: TemplateLibrary, spec: TemplateSpec, brand: Mapping[str, str]) -> Template:
+    return Template(spec.deployed_id, spec.channel, branded_fields(library, spec, brand))
+
+
+def content_hash(template: Template) -> str:
+    """What decides whether a workspace's copy is current: channel, id and fields."""
+    canonical = json.dumps(
+        [template.channel, template.template_id, dict(sorted(template.fields.items()))],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@lru_cache(maxsize=8192)
+def parse(source: str) -> BoundTemplate:
+    return LIQUID.from_string(source)
+
+
+def render_fields(fields: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
+    """Every field rendered with one recipient's properties (raises LiquidError)."""
+    return {name: parse(source).render(**variables) for name, source in fields.items()}
