@@ -11,13 +11,22 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from jobs import bench, deliver_job, launch_job, provider_sim, seed_job, templates_job
+from jobs import (
+    bench,
+    deliver_job,
+    launch_job,
+    preview_job,
+    provider_sim,
+    seed_job,
+    templates_job,
+)
 from jobs.config import ConfigError, load_conf
 from jobs.delivery.demo import demo_delivery
 from jobs.quality.checks import DataQualityError
 from jobs.runtime import add_common_arguments, configure_logging, emit, spark_job
 from jobs.summary import format_summary
 from jobs.templates import load_library
+from jobs.templates.preview import PreviewError
 from jobs.warehouse import WarehouseError
 
 
@@ -119,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "create or update the template library in every retailer's workspace",
         templates_job.add_arguments,
     )
+    command(
+        "preview",
+        preview_job.run,
+        "render a template for a retailer, campaign and customer (or --serve the preview page)",
+        preview_job.add_arguments,
+    )
     command("summary", _summary, "print every warehouse table's version, rows and size")
     command("validate-config", _validate_config, "validate the whole conf/ tree")
     command("bench", bench.run, "run a benchmark and print its figures", bench.add_arguments)
@@ -131,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
         return result
-    except (ConfigError, WarehouseError, DataQualityError) as error:
+    except (ConfigError, WarehouseError, DataQualityError, PreviewError) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
 

@@ -19,6 +19,7 @@ retailer's voice can overflow in another's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -30,12 +31,20 @@ from liquid.exceptions import LiquidError, LiquidSyntaxError
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.config.positions import value_line
 from jobs.templates.compose import CONTENT_SLOT, SLOT, branded_fields, parse, render_fields
-from jobs.templates.library import Layout, TemplateLibrary, TemplateSpec, campaign_templates
+from jobs.templates.library import (
+    Layout,
+    TemplateLibrary,
+    TemplateSpec,
+    TextLimits,
+    campaign_templates,
+)
 from jobs.templates.variables import (
     BRAND_VARIABLES,
     CUSTOMER_VARIABLES,
+    Layers,
     configured_layers,
     merge_variables,
+    winning_layers,
 )
 
 # The customer every rendered check (and a preview without --customer) uses: long-ish
@@ -125,8 +134,7 @@ def _field_problems(
     try:
         globals_ = parse(source).analyze().globals
     except LiquidSyntaxError as error:
-        index = error.token.start_index if error.token else 0
-        yield problem("syntax", _line_at(source, index), _first_line(error))
+        yield problem("syntax", _error_line(source, error), _first_line(error))
         return
     for variable, uses in sorted(globals_.items()):
         if variable not in supplied:
@@ -136,6 +144,36 @@ def _field_problems(
     if name == "html":
         for line in _images_without_alt(source, blank_too=False):
             yield problem("img-alt", line, "<img> without an alt attribute")
+
+
+MARKUP = re.compile(r"{%-?\s*(\w+)(.*?)-?%}|{{.*?}}", re.DOTALL)
+# How to parse one tag on its own: a block tag needs its end, a branch its block.
+ALONE = {
+    "if": "{0}{{% endif %}}",
+    "unless": "{0}{{% endunless %}}",
+    "for": "{0}{{% endfor %}}",
+    "case": "{0}{{% endcase %}}",
+    "capture": "{0}{{% endcapture %}}",
+    "elsif": "{{% if true %}}{0}{{% endif %}}",
+    "else": "{{% if true %}}{0}{{% endif %}}",
+    "when": "{{% case 1 %}}{0}{{% endcase %}}",
+}
+
+
+def _error_line(source: str, error: LiquidSyntaxError) -> int:
+    """Liquid reports most errors with a position; for the rest, the first tag or
+    output that fails on its own is where the error is."""
+    if error.token is not None and error.token.start_index >= 0:
+        return _line_at(source, error.token.start_index)
+    for match in MARKUP.finditer(source):
+        tag = match.group(1)
+        if tag is not None and (tag.startswith("end") or tag in ("raw", "comment")):
+            continue
+        try:
+            parse(ALONE.get(tag or "", "{0}").format(match.group(0)))
+        except LiquidSyntaxError:
+            return _line_at(source, match.start())
+    return 1
 
 
 def _unsupplied(variable: str) -> str:
@@ -164,12 +202,8 @@ def _layout_problems(layout: Layout) -> list[TemplateProblem]:
         try:
             parse(SLOT.sub("", source))
         except LiquidSyntaxError as error:
-            index = error.token.start_index if error.token else 0
-            problems.append(
-                TemplateProblem(
-                    "syntax", where, str(path), _line_at(source, index), _first_line(error)
-                )
-            )
+            line = _error_line(SLOT.sub("", source), error)
+            problems.append(TemplateProblem("syntax", where, str(path), line, _first_line(error)))
             continue
         if path == layout.html_path:
             problems += [
@@ -316,29 +350,56 @@ def _render_checks(
             problem("render", name, f"does not render: {_first_line(error)}")
     if problems:
         return problems
-    limits = library.metadata.limits
     unsubscribe = merge_variables(layers["brand"])["unsubscribe_url"]
-    for name, limit in _length_limits(spec, limits.model_dump()).items():
-        if len(rendered[name]) > limit:
-            problem("length", name, f"{len(rendered[name])} characters (limit {limit})")
-    if spec.channel == "email":
-        size = len(rendered["html"].encode())
-        if size > limits.html_bytes:
-            problem("html-size", "html", f"{size:,} bytes; Gmail clips above {limits.html_bytes:,}")
-        tags = _tags(rendered["html"])
-        if unsubscribe not in tags.links:
-            problem("unsubscribe-link", "html", f"no link to the unsubscribe page {unsubscribe}")
-        if unsubscribe not in rendered["text"]:
-            problem("unsubscribe-link", "text", f"the unsubscribe page {unsubscribe} is missing")
-        if any(alt is not None and not alt.strip() for _, alt in tags.images):
-            problem("img-alt", "html", "an <img> has empty alt text with these variables")
+    for rule, name, message in check_rendered(
+        spec.channel, rendered, library.metadata.limits, unsubscribe
+    ):
+        problem(rule, name, message + _value_sources(fields[name], layers))
     return problems
 
 
-def _length_limits(spec: TemplateSpec, limits: Mapping[str, int]) -> dict[str, int]:
-    if spec.channel == "email":
-        return {"subject": limits["subject"], "preheader": limits["preheader"]}
-    return {"title": limits["push_title"], "body": limits["push_body"]}
+def _value_sources(source: str, layers: Layers) -> str:
+    """Where a field's values came from, so an overflow is fixed in the right file."""
+    winners = winning_layers(layers)
+    used = sorted(parse(source).analyze().globals)
+    found = [f"'{name}' from the {winners[name]} layer" for name in used if name in winners]
+    return f" ({', '.join(found)})" if found else ""
+
+
+def check_rendered(
+    channel: str, rendered: Mapping[str, str], limits: TextLimits, unsubscribe_url: str
+) -> list[tuple[str, str, str]]:
+    """(rule, field, message) for one rendered message; the preview page shows these live."""
+    found = [
+        ("length", name, f"{len(rendered[name])} characters (limit {limit})")
+        for name, limit in _length_limits(channel, limits).items()
+        if len(rendered[name]) > limit
+    ]
+    if channel != "email":
+        return found
+    size = len(rendered["html"].encode())
+    if size > limits.html_bytes:
+        found.append(
+            ("html-size", "html", f"{size:,} bytes; Gmail clips above {limits.html_bytes:,}")
+        )
+    tags = _tags(rendered["html"])
+    if unsubscribe_url not in tags.links:
+        found.append(
+            ("unsubscribe-link", "html", f"no link to the unsubscribe page {unsubscribe_url}")
+        )
+    if unsubscribe_url not in rendered["text"]:
+        found.append(
+            ("unsubscribe-link", "text", f"the unsubscribe page {unsubscribe_url} is missing")
+        )
+    if any(alt is not None and not alt.strip() for _, alt in tags.images):
+        found.append(("img-alt", "html", "an <img> has empty alt text with these variables"))
+    return found
+
+
+def _length_limits(channel: str, limits: TextLimits) -> dict[str, int]:
+    if channel == "email":
+        return {"subject": limits.subject, "preheader": limits.preheader}
+    return {"title": limits.push_title, "body": limits.push_body}
 
 
 # --- overrides: metadata and campaigns may only set variables templates declare ----------

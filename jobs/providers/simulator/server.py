@@ -6,8 +6,6 @@ configuration names in the environment and the rate limit it declares.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -16,11 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from jobs.config import Conf
+from jobs.loopback import LOOPBACK, AppThread
 from jobs.providers.routing import workspace_for
 from jobs.providers.simulator.app import Simulator, build_app
 from jobs.providers.simulator.state import RenderMode, TokenBucket, WorkspaceState
-
-LOOPBACK = "127.0.0.1"
 
 
 def simulator_from_conf(
@@ -62,46 +59,12 @@ def serve_forever(simulator: Simulator, *, port: int, host: str = LOOPBACK) -> N
     )
 
 
-class SimulatorThread:
+class SimulatorThread(AppThread):
     """The simulator on an ephemeral loopback port in a daemon thread (tests, benchmarks)."""
 
     def __init__(self, simulator: Simulator, *, port: int = 0) -> None:
+        super().__init__(build_app(simulator), port=port, name="provider-sim")
         self.simulator = simulator
-        self._port = port
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-        self._thread = threading.Thread(target=self._run, name="provider-sim", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _start(self) -> None:
-        self._runner = web.AppRunner(build_app(self.simulator), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, LOOPBACK, self._port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def start(self) -> SimulatorThread:
-        self._thread.start()
-        if not self._ready.wait(timeout=30):
-            raise RuntimeError("the provider simulator did not start within 30 s")
-        return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
 
 
 @contextmanager

@@ -1,0 +1,238 @@
+"""What one customer will see: a template rendered for a retailer, a campaign and a customer.
+
+The preview composes the retailer's branded template exactly as the deploy
+writes it to the workspace and takes each variable from the same layers, in
+the same order, as the delivery job; only the customer layer differs (the
+sample customer, a real one from the warehouse, or edits typed in the page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow.compute as pc
+from liquid.exceptions import LiquidError
+
+from jobs.config import CampaignConfig, Conf, RetailerConfig
+from jobs.delivery.source import customer_layer
+from jobs.templates.compose import branded_fields, render_fields
+from jobs.templates.library import TemplateLibrary, TemplateSpec
+from jobs.templates.validate import SAMPLE_CUSTOMER, check_rendered
+from jobs.templates.variables import (
+    OFFER_VARIABLES,
+    Layers,
+    configured_layers,
+    merge_variables,
+    winning_layers,
+)
+from jobs.warehouse.store import DeltaStore
+
+# The profile variables the customers table holds; the engine's computed ones
+# (days since last order, ...) come with a campaign's event (--campaign).
+PROFILE_COLUMNS = ("first_name", "last_name", "locale")
+
+
+class PreviewError(Exception):
+    """A preview request names something that does not exist or does not belong together."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    retailer_id: str
+    template_id: str
+    channel: str
+    customer: str
+    rendered: dict[str, str]
+    variables: dict[str, str]
+    layers: dict[str, str]
+    declared: list[str]
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "retailer_id": self.retailer_id,
+            "template_id": self.template_id,
+            "channel": self.channel,
+            "customer": self.customer,
+            "rendered": self.rendered,
+            "variables": [
+                {"name": name, "value": self.variables[name], "layer": self.layers.get(name)}
+                for name in self.declared
+            ],
+            "problems": self.problems,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    retailer_id: str
+    template_id: str
+    campaign_id: str | None = None
+    variant_id: str | None = None
+    customer_id: str | None = None
+    edits: Mapping[str, str] = field(default_factory=dict)
+
+
+def build_preview(
+    conf: Conf,
+    library: TemplateLibrary,
+    request: PreviewRequest,
+    *,
+    store: DeltaStore | None = None,
+) -> Preview:
+    """Render a template for one retailer as its customer would receive it."""
+    retailer = _retailer(conf, request.retailer_id)
+    spec = _template(library, retailer, request.template_id)
+    campaign = _campaign(conf, retailer, spec, request.campaign_id)
+    variant_id = request.variant_id or (campaign.variants[0].variant_id if campaign else None)
+    if campaign and variant_id not in {v.variant_id for v in campaign.variants}:
+        known = [v.variant_id for v in campaign.variants]
+        raise PreviewError(
+            f"campaign '{campaign.campaign_id}' has no variant '{variant_id}' {known}"
+        )
+    layers: Layers = configured_layers(
+        conf, library, retailer, spec.deployed_id, campaign=campaign, variant_id=variant_id
+    )
+    label, customer = _customer(store, retailer, spec, campaign, request.customer_id)
+    if request.customer_id is None and campaign and not _has_offer(campaign, variant_id):
+        customer = {k: v for k, v in customer.items() if k not in OFFER_VARIABLES}
+    layers["customer"] = customer
+    layers["edits"] = dict(request.edits)
+    variables = merge_variables(*layers.values())
+    preview = Preview(
+        retailer.retailer_id,
+        spec.deployed_id,
+        spec.channel,
+        label,
+        {},
+        variables,
+        winning_layers(layers),
+        sorted({*spec.variables, *request.edits}),
+    )
+    return _rendered(library, spec, layers, preview)
+
+
+def _rendered(
+    library: TemplateLibrary, spec: TemplateSpec, layers: Layers, preview: Preview
+) -> Preview:
+    brand = merge_variables(layers["brand"])
+    try:
+        rendered = render_fields(branded_fields(library, spec, brand), preview.variables)
+    except LiquidError as error:
+        return replace(preview, error=str(error).splitlines()[0])
+    problems = [
+        f"{name}: {message} [{rule}]"
+        for rule, name, message in check_rendered(
+            spec.channel, rendered, library.metadata.limits, brand["unsubscribe_url"]
+        )
+    ]
+    return replace(preview, rendered=rendered, problems=problems)
+
+
+def _has_offer(campaign: CampaignConfig, variant_id: str | None) -> bool:
+    """The sample customer gets an offer only where the variant makes one (not the control)."""
+    return any(v.offer is not None for v in campaign.variants if v.variant_id == variant_id)
+
+
+def _retailer(conf: Conf, retailer_id: str) -> RetailerConfig:
+    retailer = conf.retailers.get(retailer_id)
+    if retailer is None:
+        raise PreviewError(f"unknown retailer '{retailer_id}' (known: {sorted(conf.retailers)})")
+    return retailer
+
+
+def _template(library: TemplateLibrary, retailer: RetailerConfig, template_id: str) -> TemplateSpec:
+    received = {spec.deployed_id: spec for spec in library.for_retailer(retailer)}
+    if template_id not in received:
+        raise PreviewError(
+            f"retailer '{retailer.retailer_id}' does not receive template '{template_id}' "
+            f"(it receives: {sorted(received)}; see conf/templates/metadata.yaml)"
+        )
+    return received[template_id]
+
+
+def _campaign(
+    conf: Conf, retailer: RetailerConfig, spec: TemplateSpec, campaign_id: str | None
+) -> CampaignConfig | None:
+    if campaign_id is None:
+        return None
+    campaign = conf.campaigns.get(campaign_id)
+    if campaign is None or campaign.retailer_id != retailer.retailer_id:
+        mine = sorted(
+            c for c, cfg in conf.campaigns.items() if cfg.retailer_id == retailer.retailer_id
+        )
+        raise PreviewError(
+            f"retailer '{retailer.retailer_id}' has no campaign '{campaign_id}' "
+            f"(its campaigns: {mine})"
+        )
+    return campaign
+
+
+def _customer(
+    store: DeltaStore | None,
+    retailer: RetailerConfig,
+    spec: TemplateSpec,
+    campaign: CampaignConfig | None,
+    customer_id: str | None,
+) -> tuple[str, dict[str, str | None]]:
+    """The customer layer: the sample customer, or a real one of this retailer only."""
+    if customer_id is None:
+        return "sample customer", dict(SAMPLE_CUSTOMER)
+    if store is None:
+        raise PreviewError("a real customer needs the warehouse; none is configured")
+    rid = retailer.retailer_id
+    if campaign is not None:
+        event = _latest_event(store, rid, campaign.campaign_id, spec.channel, customer_id)
+        if event is not None:
+            expires = event.pop("offer_expires_at")
+            event["offer_expires_on"] = None if expires is None else f"{expires:%Y-%m-%d}"
+            return f"customer {customer_id} as sent by {campaign.campaign_id}", customer_layer(
+                event
+            )
+    rows = _rows(store, "customers", rid, customer_id, list(PROFILE_COLUMNS))
+    if not rows:
+        raise PreviewError(
+            f"customer '{customer_id}' is not among retailer '{rid}''s customers "
+            f"in the warehouse at {store.root_uri}"
+        )
+    profile = {name: rows[0][name] for name in PROFILE_COLUMNS}
+    return f"customer {customer_id}", profile
+
+
+def _latest_event(
+    store: DeltaStore, retailer_id: str, campaign_id: str, channel: str, customer_id: str
+) -> dict[str, Any] | None:
+    columns = [
+        "campaign_id",
+        "channel",
+        "created_at",
+        "variables",
+        "promo_code",
+        "offer_kind",
+        "offer_percent",
+        "offer_amount_cents",
+        "offer_min_basket_cents",
+        "offer_expires_at",
+    ]
+    if store.find("campaign_events") is None:
+        return None
+    rows = [
+        row
+        for row in _rows(store, "campaign_events", retailer_id, customer_id, columns)
+        if row["campaign_id"] == campaign_id and row["channel"] == channel
+    ]
+    return max(rows, key=lambda row: row["created_at"]) if rows else None
+
+
+def _rows(
+    store: DeltaStore, table: str, retailer_id: str, customer_id: str, columns: list[str]
+) -> list[dict[str, Any]]:
+    """One customer's rows of one retailer's partition: never another tenant's."""
+    data = store.read_arrow(
+        table, columns=["customer_id", *columns], partitions=[("retailer_id", "=", retailer_id)]
+    )
+    return data.filter(pc.equal(data["customer_id"], customer_id)).to_pylist()
