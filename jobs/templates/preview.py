@@ -57,6 +57,7 @@ class Preview:
             "template_id": self.template_id,
             "channel": self.channel,
             "customer": self.customer,
+            "sender": self.variables.get("sender"),
             "rendered": self.rendered,
             "variables": [
                 {"name": name, "value": self.variables[name], "layer": self.layers.get(name)}
