@@ -89,26 +89,22 @@ def build_preview(
     retailer = _retailer(conf, request.retailer_id)
     spec = _template(library, retailer, request.template_id)
     campaign = _campaign(conf, retailer, spec, request.campaign_id)
-    variant_id = request.variant_id or (campaign.variants[0].variant_id if campaign else None)
-    if campaign and variant_id not in {v.variant_id for v in campaign.variants}:
-        known = [v.variant_id for v in campaign.variants]
-        raise PreviewError(
-            f"campaign '{campaign.campaign_id}' has no variant '{variant_id}' {known}"
-        )
+    customer = _customer(store, retailer, spec, campaign, request.customer_id)
+    variant_id = _variant(campaign, request.variant_id or customer.variant_id)
     layers: Layers = configured_layers(
         conf, library, retailer, spec.deployed_id, campaign=campaign, variant_id=variant_id
     )
-    label, customer = _customer(store, retailer, spec, campaign, request.customer_id)
+    layer = customer.layer
     if request.customer_id is None and campaign and not _has_offer(campaign, variant_id):
-        customer = {k: v for k, v in customer.items() if k not in OFFER_VARIABLES}
-    layers["customer"] = customer
+        layer = {k: v for k, v in layer.items() if k not in OFFER_VARIABLES}
+    layers["customer"] = layer
     layers["edits"] = dict(request.edits)
     variables = merge_variables(*layers.values())
     preview = Preview(
         retailer.retailer_id,
         spec.deployed_id,
         spec.channel,
-        label,
+        customer.label,
         {},
         variables,
         winning_layers(layers),
@@ -132,6 +128,18 @@ def _rendered(
         )
     ]
     return replace(preview, rendered=rendered, problems=problems)
+
+
+def _variant(campaign: CampaignConfig | None, variant_id: str | None) -> str | None:
+    """The variant asked for (or the customer's own); the campaign's first by default."""
+    if campaign is None:
+        return None
+    known = [v.variant_id for v in campaign.variants]
+    if variant_id is not None and variant_id not in known:
+        raise PreviewError(
+            f"campaign '{campaign.campaign_id}' has no variant '{variant_id}' {known}"
+        )
+    return variant_id or known[0]
 
 
 def _has_offer(campaign: CampaignConfig, variant_id: str | None) -> bool:
@@ -173,35 +181,47 @@ def _campaign(
     return campaign
 
 
+@dataclass(frozen=True)
+class _Customer:
+    label: str
+    layer: dict[str, str | None]
+    variant_id: str | None = None
+
+
 def _customer(
     store: DeltaStore | None,
     retailer: RetailerConfig,
     spec: TemplateSpec,
     campaign: CampaignConfig | None,
     customer_id: str | None,
-) -> tuple[str, dict[str, str | None]]:
-    """The customer layer: the sample customer, or a real one of this retailer only."""
+) -> _Customer:
+    """The customer layer: the sample customer, or a real one of this retailer only
+    (as the campaign's newest run wrote it, with its variant and offer, if it did)."""
     if customer_id is None:
-        return "sample customer", dict(SAMPLE_CUSTOMER)
+        return _Customer("sample customer", dict(SAMPLE_CUSTOMER))
     if store is None:
         raise PreviewError("a real customer needs the warehouse; none is configured")
     rid = retailer.retailer_id
+    event = None
     if campaign is not None:
         event = _latest_event(store, rid, campaign.campaign_id, spec.channel, customer_id)
-        if event is not None:
-            expires = event.pop("offer_expires_at")
-            event["offer_expires_on"] = None if expires is None else f"{expires:%Y-%m-%d}"
-            return f"customer {customer_id} as sent by {campaign.campaign_id}", customer_layer(
-                event
+    if event is not None and campaign is not None:
+        if event["is_holdout"]:
+            raise PreviewError(
+                f"customer '{customer_id}' is in the holdout of '{campaign.campaign_id}': "
+                "it receives no message"
             )
+        expires = event.pop("offer_expires_at")
+        event["offer_expires_on"] = None if expires is None else f"{expires:%Y-%m-%d}"
+        label = f"customer {customer_id} as sent by {campaign.campaign_id}"
+        return _Customer(label, customer_layer(event), event["variant_id"])
     rows = _rows(store, "customers", rid, customer_id, list(PROFILE_COLUMNS))
     if not rows:
         raise PreviewError(
             f"customer '{customer_id}' is not among retailer '{rid}''s customers "
             f"in the warehouse at {store.root_uri}"
         )
-    profile = {name: rows[0][name] for name in PROFILE_COLUMNS}
-    return f"customer {customer_id}", profile
+    return _Customer(f"customer {customer_id}", {name: rows[0][name] for name in PROFILE_COLUMNS})
 
 
 def _latest_event(
@@ -211,6 +231,8 @@ def _latest_event(
         "campaign_id",
         "channel",
         "created_at",
+        "variant_id",
+        "is_holdout",
         "variables",
         "promo_code",
         "offer_kind",
