@@ -9,12 +9,12 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint env check-java clean-env
+.PHONY: demo test lint env check-java browser clean-env
 
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
@@ -32,6 +32,19 @@ check-java:
 	  echo "Install it with: apt-get install -y openjdk-17-jre-headless"; exit 1; \
 	elif [ "$$v" -lt 17 ]; then \
 	  echo "Java 17 is required; found Java $$v. Install openjdk-17-jre-headless and put it first on PATH."; exit 1; \
+	fi
+
+# The preview page and the dashboards are tested in a real headless Chromium: Debian's
+# package (Playwright drives it; no browser is downloaded). Installed once, as root.
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
+	  fi; \
 	fi
 
 # uv comes from PyPI into a private tool environment when the machine has none.

@@ -27,16 +27,25 @@ from jobs.runtime import add_common_arguments, configure_logging, emit, spark_jo
 from jobs.summary import format_summary
 from jobs.templates import load_library
 from jobs.templates.preview import PreviewError
+from jobs.templates.validate import validate_library
 from jobs.warehouse import WarehouseError
 
 
 def _validate_config(args: argparse.Namespace) -> int:
+    """Configuration, then every template rule for every retailer and campaign: the
+    check a pull request runs before anything is deployed."""
     conf = load_conf(args.conf, profile=args.profile)
     library = load_library(conf)
+    problems = validate_library(conf, library)
+    if problems:
+        emit(f"template library is invalid ({len(problems)} problems); fix these lines:")
+        for problem in problems:
+            emit(f"  - {problem}")
+        return 2
     emit(
         f"configuration OK: {conf.root} ({len(conf.retailers)} retailers, "
-        f"{len(conf.campaigns)} campaigns, {len(library.templates)} templates, "
-        f"profile '{conf.profile.name}')"
+        f"{len(conf.campaigns)} campaigns, {len(library.templates)} templates "
+        f"in {len(library.layouts)} layout(s), profile '{conf.profile.name}')"
     )
     return 0
 

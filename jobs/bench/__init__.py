@@ -4,6 +4,7 @@ campaigns bench seed       seeding at platform scale
 campaigns bench audience   one campaign per retailer, one run, vs DuckDB
 campaigns bench provider   the simulator's raw capacity
 campaigns bench delivery   1M events through the Flink delivery job
+campaigns bench templates  the template library to 350 workspaces: first, change, none
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from jobs import seed_job
-from jobs.bench import audience, delivery, provider, seed
+from jobs.bench import audience, delivery, provider, seed, templates
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = benches.add_parser("delivery", help="the delivery job against the simulator, 1M events")
     delivery.add_arguments(sub)
     sub.set_defaults(bench_run=delivery.run)
+
+    sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
+    templates.add_arguments(sub)
+    sub.set_defaults(bench_run=templates.run)
 
 
 def run(args: argparse.Namespace) -> int:

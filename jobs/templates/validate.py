@@ -19,10 +19,10 @@ retailer's voice can overflow in another's.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
@@ -42,6 +42,7 @@ from jobs.templates.variables import (
     BRAND_VARIABLES,
     CUSTOMER_VARIABLES,
     Layers,
+    campaign_variables,
     configured_layers,
     merge_variables,
     winning_layers,
@@ -237,32 +238,36 @@ def _layout_variables(
     return problems
 
 
-class _Tags(HTMLParser):
-    """Images (with their alt) and link targets of an HTML document, with line numbers."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[tuple[int, str | None]] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "img":
-            alt = (found["alt"] or "") if "alt" in found else None
-            self.images.append((self.getpos()[0], alt))
-        elif tag == "a" and found.get("href"):
-            self.links.append(str(found["href"]))
+# Email HTML is generated, not arbitrary: tags and attributes found by pattern, which is
+# several times faster than html.parser across 350 retailers' templates.
+TAG = re.compile(r"<(a|img)\b([^>]*)>", re.IGNORECASE)
+ATTRIBUTE = re.compile(r"""\b([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""", re.I)
 
 
-def _tags(source: str) -> _Tags:
-    tags = _Tags()
-    tags.feed(source)
-    tags.close()
-    return tags
+def _attributes(markup: str) -> dict[str, str]:
+    return {
+        match.group(1).lower(): html.unescape(next((g for g in match.groups()[1:] if g), ""))
+        for match in ATTRIBUTE.finditer(markup)
+    }
+
+
+def _images(source: str) -> Iterator[tuple[int, str | None]]:
+    """(line, alt text or None when the attribute is missing) for every <img>."""
+    for match in TAG.finditer(source):
+        if match.group(1).lower() == "img":
+            yield _line_at(source, match.start()), _attributes(match.group(2)).get("alt")
+
+
+def _links(source: str) -> set[str]:
+    return {
+        _attributes(match.group(2)).get("href", "")
+        for match in TAG.finditer(source)
+        if match.group(1).lower() == "a"
+    }
 
 
 def _images_without_alt(source: str, *, blank_too: bool) -> Iterator[int]:
-    for line, alt in _tags(source).images:
+    for line, alt in _images(source):
         if alt is None or (blank_too and not alt.strip()):
             yield line
 
@@ -287,6 +292,8 @@ def rendered_problems(
         for variant in campaign.variants:
             if _variant_template(campaign, variant.variant_id, spec.channel) != spec.deployed_id:
                 continue
+            if not campaign_variables(campaign, variant.variant_id):
+                continue  # renders exactly as the retailer's, checked above
             found_here = _render_checks(conf, library, retailer, spec, campaign, variant.variant_id)
             for found in found_here:
                 if (found.rule, found.message) not in seen:
@@ -382,8 +389,7 @@ def check_rendered(
         found.append(
             ("html-size", "html", f"{size:,} bytes; Gmail clips above {limits.html_bytes:,}")
         )
-    tags = _tags(rendered["html"])
-    if unsubscribe_url not in tags.links:
+    if unsubscribe_url not in _links(rendered["html"]):
         found.append(
             ("unsubscribe-link", "html", f"no link to the unsubscribe page {unsubscribe_url}")
         )
@@ -391,7 +397,7 @@ def check_rendered(
         found.append(
             ("unsubscribe-link", "text", f"the unsubscribe page {unsubscribe_url} is missing")
         )
-    if any(alt is not None and not alt.strip() for _, alt in tags.images):
+    if any(alt is not None and not alt.strip() for _, alt in _images(rendered["html"])):
         found.append(("img-alt", "html", "an <img> has empty alt text with these variables"))
     return found
 

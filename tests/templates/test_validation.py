@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from jobs.cli import main
 from tests.conftest import REPO_CONF
 from tests.templates.conftest import edit, library_file, line_of, problems_of
 
@@ -173,3 +176,14 @@ def test_a_template_that_fails_to_render_names_the_field(conf_dir: Path) -> None
     found = only(problems_of(conf_dir), "render")
     assert {p.retailer_id for p in found} == {"fresh-mart", "green-grocer"}
     assert all(p.message.startswith("body: does not render") for p in found)
+
+
+def test_validate_config_lists_template_problems_with_file_and_line(
+    conf_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = library_file(conf_dir, "promotional", "personal-offer-push")
+    edit(path, "{{ offer_text }}", "{{ offer_txt }}")
+    assert main(["validate-config", "--conf", str(conf_dir)]) == 2
+    out = capsys.readouterr().out
+    assert f"{path}:{line_of(path, '{{ offer_txt }}')}: template 'personal-offer-push'" in out
+    assert "[unsupplied-variable]" in out
