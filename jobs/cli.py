@@ -38,7 +38,8 @@ def _validate_config(args: argparse.Namespace) -> int:
     library = load_library(conf)
     problems = validate_library(conf, library)
     if problems:
-        emit(f"template library is invalid ({len(problems)} problems); fix these lines:")
+        noun = "problem" if len(problems) == 1 else "problems"
+        emit(f"template library is invalid ({len(problems)} {noun}); fix these lines:")
         for problem in problems:
             emit(f"  - {problem}")
         return 2

@@ -94,7 +94,7 @@ def describe(preview: Preview, out: Path) -> list[str]:
             f"preheader: {rendered['preheader']}",
             f"html:      {path} ({len(rendered['html'].encode()):,} bytes)",
             "text:",
-            *(f"  {line}" for line in rendered["text"].splitlines()),
+            *(f"  {line}" if line else "" for line in rendered["text"].splitlines()),
         ]
     return lines + [f"warning: {problem}" for problem in preview.problems]
 

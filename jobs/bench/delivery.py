@@ -20,12 +20,7 @@ import argparse
 import asyncio
 import dataclasses
 import hashlib
-import os
-import secrets
-import shutil
 import statistics
-import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +28,14 @@ from pathlib import Path
 import pyarrow as pa
 import requests
 
-from jobs.bench.provider import _body, _drive, _free_port, _wait_until_up
-from jobs.config import Conf, load_conf
+from jobs.bench.platform import simulated_platform
+from jobs.bench.provider import _body, _drive
+from jobs.config import Conf
 from jobs.config.models import RateLimit
 from jobs.delivery.run import deliver_once
 from jobs.providers.routing import ProviderRouter, workspace_for
-from jobs.providers.simulator.server import LOOPBACK, point_conf_at
+from jobs.providers.simulator.server import point_conf_at
 from jobs.runtime import add_common_arguments, emit
-from jobs.synthetic.campaigns import platform_conf
 from jobs.synthetic.generator import retailer_sizes
 from jobs.templates import load_library
 from jobs.templates.deploy import deploy_library
@@ -58,15 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    conf = platform_conf(load_conf(args.conf, profile=args.profile), args.retailers)
-    _export_workspace_keys(conf)
-    shutil.rmtree(BENCH_WAREHOUSE, ignore_errors=True)
-    store = DeltaStore(str(BENCH_WAREHOUSE.resolve()))
-    port = _free_port()
-    base = f"http://{LOOPBACK}:{port}"
-    server = _start_simulator(args, port)
-    try:
-        _wait_until_up(base, seconds=60)
+    with simulated_platform(args, BENCH_WAREHOUSE) as platform:
+        conf, store, base = platform.conf, platform.store, platform.simulator_url
         requests.post(f"{base}/_admin/rate_limits", json=_unlimited(), timeout=5)
         pointed = point_conf_at(_unlimited_conf(conf), base)
         raw = _raw_capacity(pointed)
@@ -96,25 +84,7 @@ def run(args: argparse.Namespace) -> int:
         assert bound is not None
         emit(bound.line())
         _report_bound(base, binding, before)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
-
-
-def _start_simulator(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "jobs.cli", "provider-sim", "--port", str(port)]
-    command += ["--render", "off", "--retailers", str(args.retailers)]
-    command += ["--conf", str(args.conf)] if args.conf else []
-    return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.sched_setaffinity(0, {0})
-    )
-
-
-def _export_workspace_keys(conf: Conf) -> None:
-    """Synthetic workspaces get keys in the environment, shared with the simulator process."""
-    for retailer in conf.retailers.values():
-        os.environ.setdefault(retailer.workspace.api_key_env, secrets.token_hex(16))
 
 
 def _unlimited() -> dict[str, float]:

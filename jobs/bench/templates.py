@@ -19,13 +19,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from jobs.bench.delivery import _export_workspace_keys, _start_simulator
-from jobs.bench.provider import _free_port, _wait_until_up
-from jobs.config import Conf, load_conf
+from jobs.bench.platform import simulated_platform
+from jobs.config import Conf
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.server import LOOPBACK, point_conf_at
+from jobs.providers.simulator.server import point_conf_at
 from jobs.runtime import add_common_arguments, emit
-from jobs.synthetic.campaigns import platform_conf
 from jobs.templates import load_library
 from jobs.templates.compose import parse
 from jobs.templates.deploy import DEFAULT_CONCURRENCY, DeployReport, deploy_library
@@ -42,25 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    conf = platform_conf(load_conf(args.conf, profile=args.profile), args.retailers)
-    _export_workspace_keys(conf)
-    shutil.rmtree(BENCH_WAREHOUSE, ignore_errors=True)
-    store = DeltaStore(str(BENCH_WAREHOUSE.resolve()))
-    port = _free_port()
-    server = _start_simulator(args, port)
-    try:
-        _wait_until_up(f"http://{LOOPBACK}:{port}", seconds=60)
-        with tempfile.TemporaryDirectory(prefix="bench-templates-") as scratch:
-            pointed = point_conf_at(
-                _with_own_library(conf, Path(scratch)), f"http://{LOOPBACK}:{port}"
-            )
-            first = _deploy(pointed, store, args.concurrency)
-            _change_one_template(pointed.root / CHANGED_TEMPLATE)
-            change = _deploy(pointed, store, args.concurrency)
-            same = _deploy(pointed, store, args.concurrency)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with (
+        simulated_platform(args, BENCH_WAREHOUSE) as platform,
+        tempfile.TemporaryDirectory(prefix="bench-templates-") as scratch,
+    ):
+        conf = point_conf_at(
+            _with_own_library(platform.conf, Path(scratch)), platform.simulator_url
+        )
+        first = _deploy(conf, platform.store, args.concurrency)
+        _change_one_template(conf.root / CHANGED_TEMPLATE)
+        change = _deploy(conf, platform.store, args.concurrency)
+        same = _deploy(conf, platform.store, args.concurrency)
     emit(f"bench templates: {len(conf.retailers)} retailers, concurrency {args.concurrency}")
     for label, report, goal in (
         ("first deploy", first, 60.0),

@@ -39,8 +39,8 @@ def branded_fields(
     as_text = {name: _literal(value) for name, value in brand.items()}
     return {
         **spec.fields,
-        "html": fill_slots(layout.html, {**as_html, CONTENT_SLOT: spec.fields["html"]}),
-        "text": fill_slots(layout.text, {**as_text, CONTENT_SLOT: spec.fields["text"]}),
+        "html": fill_slots(layout.html, {**as_html, CONTENT_SLOT: spec.fields["html"].strip()}),
+        "text": fill_slots(layout.text, {**as_text, CONTENT_SLOT: spec.fields["text"].strip()}),
     }
 
 

@@ -90,7 +90,11 @@ def validate_library(conf: Conf, library: TemplateLibrary) -> list[TemplateProbl
     problems = [p for layout in library.layouts.values() for p in _layout_problems(layout)]
     for spec in library.templates.values():
         problems += _source_problems(library, spec)
-    broken = {p.template_id for p in problems if p.rule in ("syntax", "unknown-slot")}
+    broken = {
+        p.template_id
+        for p in problems
+        if p.rule in ("syntax", "unknown-slot", "unsupplied-variable")
+    }
     problems += _override_problems(conf, library)
     for retailer in conf.retailers.values():
         for spec in library.for_retailer(retailer):

@@ -5,32 +5,33 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 
+from jobs.config import load_conf
 from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.records import CAP_DEFERRAL, BatchReport, EventChunk, GroupKey, MessageEvent
 from jobs.delivery.sender import BatchSender, SendLane
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.providers.simulator.state import PoolCap
+from jobs.templates import load_library, merge_variables
+from jobs.templates.variables import configured_layers
+from tests.conftest import REPO_CONF
 from tests.delivery.conftest import DeliveryWorld
 
 GROUP = GroupKey("run-1", "fresh-mart-winback", "email", "control", "winback-email", False)
-PROPS = {
-    "first_name": "Ann",
-    "promo_code": "",
-    "subject": "s",
-    "preheader": "p",
-    "headline": "h",
-    "body_copy": "b",
-    "cta_url": "u",
-    "cta_text": "t",
-    "disclaimer": "d",
-    "offer_text": "",
-    "unsubscribe_url": "x",
-    "postal_address": "a",
-}
+
+
+@cache
+def props() -> dict[str, str]:
+    """What delivery sends for the winback email at fresh-mart: every layer but the customer's."""
+    conf = load_conf(REPO_CONF)
+    layers = configured_layers(
+        conf, load_library(conf), conf.retailer("fresh-mart"), "winback-email"
+    )
+    return merge_variables(*layers.values())
 
 
 def batch(n: int, *, start: int = 0, group: GroupKey = GROUP) -> EventChunk:
@@ -40,7 +41,7 @@ def batch(n: int, *, start: int = 0, group: GroupKey = GROUP) -> EventChunk:
         )
         for i in range(n)
     )
-    return EventChunk("fresh-mart", group, events, PROPS)
+    return EventChunk("fresh-mart", group, events, props())
 
 
 def run(
@@ -91,7 +92,7 @@ def test_a_validation_error_fails_the_batch_with_the_reason(world: DeliveryWorld
 
 
 def test_one_recipient_rejected_by_the_provider_fails_alone(world: DeliveryWorld) -> None:
-    good = batch(3)._replace(base={k: v for k, v in PROPS.items() if k != "headline"})
+    good = batch(3)._replace(base={k: v for k, v in props().items() if k != "headline"})
     fixed = [e._replace(customer_variables={"headline": "Hi"}) for e in good.events]
     mixed = good._replace(events=(fixed[0], good.events[1], fixed[2]))
     [report] = run(world, [mixed])

@@ -62,16 +62,8 @@ def test_email_preview_writes_the_html_and_prints_subject_and_text(
 ) -> None:
     code, out = preview(
         capsys,
-        "--retailer",
-        "fresh-mart",
-        "--template",
-        "winback-email",
-        "--campaign",
-        "fresh-mart-winback",
-        "--variant",
-        "ten-percent",
-        "--out",
-        str(tmp_path),
+        *("--retailer", "fresh-mart", "--template", "winback-email", "--out", str(tmp_path)),
+        *("--campaign", "fresh-mart-winback", "--variant", "ten-percent"),
     )
     assert code == 0, out
     assert "subject:   We miss you at FreshMart" in out
@@ -87,12 +79,8 @@ def test_push_preview_prints_title_body_and_deep_link(
 ) -> None:
     code, out = preview(
         capsys,
-        "--retailer",
-        "fresh-mart",
-        "--template",
-        "winback-push",
-        "--set",
-        "push_title=Back in stock",
+        *("--retailer", "fresh-mart", "--template", "winback-push"),
+        *("--set", "push_title=Back in stock"),
     )
     assert code == 0, out
     assert "title:     Back in stock" in out
