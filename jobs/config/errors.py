@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.errors import OperatorError
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -18,7 +20,7 @@ class ConfigProblem:
         return f"{where}: {self.reason}"
 
 
-class ConfigError(Exception):
+class ConfigError(OperatorError):
     """Raised when conf/ does not validate; nothing may run on a bad configuration.
 
     All problems found are reported together so that one edit-and-rerun cycle

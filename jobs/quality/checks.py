@@ -20,6 +20,8 @@ import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
 
+from jobs.errors import OperatorError
+
 
 @dataclass(frozen=True)
 class CheckFailure:
@@ -51,7 +53,7 @@ class QualityReport:
         return f"data quality: {len(self.failures)} of {self.checks_run} checks failed:\n{lines}"
 
 
-class DataQualityError(Exception):
+class DataQualityError(OperatorError):
     """A quality gate failed; nothing was written."""
 
     def __init__(self, report: QualityReport, stage: str) -> None:

@@ -17,6 +17,7 @@ from liquid.exceptions import LiquidError
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.delivery.source import customer_layer
+from jobs.errors import OperatorError
 from jobs.templates.compose import branded_fields, render_fields
 from jobs.templates.library import TemplateLibrary, TemplateSpec
 from jobs.templates.validate import SAMPLE_CUSTOMER, check_rendered
@@ -34,7 +35,7 @@ from jobs.warehouse.store import DeltaStore
 PROFILE_COLUMNS = ("first_name", "last_name", "locale")
 
 
-class PreviewError(Exception):
+class PreviewError(OperatorError):
     """A preview request names something that does not exist or does not belong together."""
 
 

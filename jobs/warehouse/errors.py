@@ -1,7 +1,9 @@
 """Typed warehouse errors; each message says what, where and how to fix it."""
 
+from jobs.errors import OperatorError
 
-class WarehouseError(Exception):
+
+class WarehouseError(OperatorError):
     """Base class for every failure of the warehouse layer."""
 
 
