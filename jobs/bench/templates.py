@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             else f"  (goal < {goal:.0f} s: {'met' if report.seconds < goal else 'NOT met'})"
         )
         emit(
-            f"  {label:<22} {report.seconds:6.1f} s  created {counts['created']:>5,}  "
+            f"  {label:<22} {report.seconds:6.1f} s (validation {report.validate_seconds:4.1f} s)"
+            f"  created {counts['created']:>5,}  "
             f"updated {counts['updated']:>5,}  unchanged {counts['unchanged']:>5,}  "
             f"failed retailers {len(report.failed_retailers)}{verdict}"
         )

@@ -24,6 +24,7 @@ from jobs.templates.library import TemplateLibrary, TemplateSpec
 
 SLOT = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
 CONTENT_SLOT = "content"
+BRAND_SLOT = "brand_slot_"
 # Strict, like the provider: a variable nobody supplies is an error, never an empty string.
 LIQUID = Environment(undefined=StrictUndefined)
 
@@ -77,3 +78,28 @@ def parse(source: str) -> BoundTemplate:
 def render_fields(fields: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
     """Every field rendered with one recipient's properties (raises LiquidError)."""
     return {name: parse(source).render(**variables) for name, source in fields.items()}
+
+
+def render_branded(
+    library: TemplateLibrary,
+    spec: TemplateSpec,
+    brand: Mapping[str, str],
+    variables: Mapping[str, str],
+    *,
+    fields: tuple[str, ...] | None = None,
+) -> dict[str, str]:
+    """What `render_fields(branded_fields(...), variables)` renders, without parsing each
+    retailer's branded copy: the brand goes in as variables of one shared parse. Validation
+    and preview render every retailer's templates this way (tests hold the two equal)."""
+    layout = library.layout_of(spec)
+    sources = dict(spec.fields)
+    values = dict(variables)
+    if layout is not None:
+        for kind, escape in (("html", html.escape), ("text", str)):
+            slots = {slot: "{{ " + f"{BRAND_SLOT}{kind}__{slot}" + " }}" for slot in brand}
+            sources[kind] = fill_slots(
+                getattr(layout, kind), {**slots, CONTENT_SLOT: spec.fields[kind].strip()}
+            )
+            values.update({f"{BRAND_SLOT}{kind}__{k}": escape(v) for k, v in brand.items()})
+    wanted = fields or tuple(sources)
+    return render_fields({name: sources[name] for name in wanted}, values)

@@ -63,6 +63,7 @@ class DeployReport:
     problems: list[TemplateProblem]
     seconds: float
     deploy_run_id: str
+    validate_seconds: float = 0.0
 
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -127,9 +128,12 @@ def deploy_library(
     """Validate, then deploy every retailer concurrently; record what changed in `store`."""
     started = time.monotonic()
     problems = validate_library(conf, library)
+    validated = time.monotonic()
     plans = plan_deploy(conf, library, problems)
     asyncio.run(_deploy_all(conf, plans, router, concurrency))
-    report = DeployReport(plans, problems, time.monotonic() - started, uuid.uuid4().hex)
+    report = DeployReport(
+        plans, problems, time.monotonic() - started, uuid.uuid4().hex, validated - started
+    )
     if store is not None:
         _record(store, report)
     return report

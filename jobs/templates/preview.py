@@ -18,7 +18,7 @@ from liquid.exceptions import LiquidError
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.delivery.source import customer_layer
 from jobs.errors import OperatorError
-from jobs.templates.compose import branded_fields, render_fields
+from jobs.templates.compose import render_branded
 from jobs.templates.library import TemplateLibrary, TemplateSpec
 from jobs.templates.validate import SAMPLE_CUSTOMER, check_rendered
 from jobs.templates.variables import (
@@ -119,7 +119,7 @@ def _rendered(
 ) -> Preview:
     brand = merge_variables(layers["brand"])
     try:
-        rendered = render_fields(branded_fields(library, spec, brand), preview.variables)
+        rendered = render_branded(library, spec, brand, preview.variables)
     except LiquidError as error:
         return replace(preview, error=str(error).splitlines()[0])
     problems = [

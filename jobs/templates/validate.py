@@ -30,7 +30,7 @@ from liquid.exceptions import LiquidError, LiquidSyntaxError
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.config.positions import value_line
-from jobs.templates.compose import CONTENT_SLOT, SLOT, branded_fields, parse, render_fields
+from jobs.templates.compose import CONTENT_SLOT, SLOT, parse, render_branded
 from jobs.templates.library import (
     Layout,
     TemplateLibrary,
@@ -338,7 +338,7 @@ def _render_checks(
         conf, library, retailer, spec.deployed_id, campaign=campaign, variant_id=variant_id
     )
     variables = merge_variables(*layers.values(), SAMPLE_CUSTOMER)
-    fields = branded_fields(library, spec, merge_variables(layers["brand"]))
+    brand = merge_variables(layers["brand"])
     problems: list[TemplateProblem] = []
 
     def problem(rule: str, field: str, message: str) -> None:
@@ -354,18 +354,17 @@ def _render_checks(
         )
 
     rendered: dict[str, str] = {}
-    for name, source in fields.items():
+    for name in spec.fields:
         try:
-            rendered[name] = render_fields({name: source}, variables)[name]
+            rendered.update(render_branded(library, spec, brand, variables, fields=(name,)))
         except LiquidError as error:
             problem("render", name, f"does not render: {_first_line(error)}")
     if problems:
         return problems
-    unsubscribe = merge_variables(layers["brand"])["unsubscribe_url"]
     for rule, name, message in check_rendered(
-        spec.channel, rendered, library.metadata.limits, unsubscribe
+        spec.channel, rendered, library.metadata.limits, brand["unsubscribe_url"]
     ):
-        problem(rule, name, message + _value_sources(fields[name], layers))
+        problem(rule, name, message + _value_sources(spec.fields[name], layers))
     return problems
 
 
