@@ -31,7 +31,8 @@ from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.templates.compose import content_hash, deployable
 from jobs.templates.library import TemplateLibrary
-from jobs.templates.validate import TemplateProblem, validate_library
+from jobs.templates.problems import TemplateProblem
+from jobs.templates.validate import validate_library
 from jobs.templates.variables import retailer_variables
 from jobs.warehouse.store import DeltaStore
 

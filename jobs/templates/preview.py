@@ -20,7 +20,8 @@ from jobs.delivery.source import customer_layer
 from jobs.errors import OperatorError
 from jobs.templates.compose import render_branded
 from jobs.templates.library import TemplateLibrary, TemplateSpec
-from jobs.templates.validate import SAMPLE_CUSTOMER, check_rendered
+from jobs.templates.message_checks import check_rendered
+from jobs.templates.validate import SAMPLE_CUSTOMER
 from jobs.templates.variables import (
     OFFER_VARIABLES,
     Layers,

@@ -19,13 +19,9 @@ retailer's voice can overflow in another's.
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
-import yaml
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
@@ -35,9 +31,14 @@ from jobs.templates.library import (
     Layout,
     TemplateLibrary,
     TemplateSpec,
-    TextLimits,
-    campaign_templates,
 )
+from jobs.templates.message_checks import (
+    check_rendered,
+    images_without_alt,
+    line_at,
+)
+from jobs.templates.overrides import override_problems
+from jobs.templates.problems import TemplateProblem
 from jobs.templates.variables import (
     BRAND_VARIABLES,
     CUSTOMER_VARIABLES,
@@ -63,28 +64,6 @@ SAMPLE_CUSTOMER: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class TemplateProblem:
-    rule: str
-    template_id: str
-    file: str
-    line: int
-    message: str
-    retailer_id: str | None = None
-    campaign_id: str | None = None
-
-    @property
-    def blocks_deploy(self) -> bool:
-        """A campaign's bad override stops its launch, not the template's deploy."""
-        return self.campaign_id is None and self.rule != "unknown-override"
-
-    def __str__(self) -> str:
-        who = f"template '{self.template_id}'"
-        who += f", retailer '{self.retailer_id}'" if self.retailer_id else ""
-        who += f", campaign '{self.campaign_id}'" if self.campaign_id else ""
-        return f"{self.file}:{self.line}: {who}: {self.message} [{self.rule}]"
-
-
 def validate_library(conf: Conf, library: TemplateLibrary) -> list[TemplateProblem]:
     """Every problem of the library, its layouts, metadata and campaign overrides."""
     problems = [p for layout in library.layouts.values() for p in _layout_problems(layout)]
@@ -95,7 +74,7 @@ def validate_library(conf: Conf, library: TemplateLibrary) -> list[TemplateProbl
         for p in problems
         if p.rule in ("syntax", "unknown-slot", "unsupplied-variable")
     }
-    problems += _override_problems(conf, library)
+    problems += override_problems(conf, library)
     for retailer in conf.retailers.values():
         for spec in library.for_retailer(retailer):
             if spec.template_id not in broken and f"layout:{spec.layout_name}" not in broken:
@@ -108,10 +87,6 @@ def validate_library(conf: Conf, library: TemplateLibrary) -> list[TemplateProbl
 
 def _field_line(library: TemplateLibrary, spec: TemplateSpec, name: str) -> int:
     return value_line(library.path_of(spec.template_id), "fields", name)
-
-
-def _line_at(source: str, index: int) -> int:
-    return source.count("\n", 0, max(0, index)) + 1
 
 
 def _source_problems(library: TemplateLibrary, spec: TemplateSpec) -> list[TemplateProblem]:
@@ -144,10 +119,10 @@ def _field_problems(
     for variable, uses in sorted(globals_.items()):
         if variable not in supplied:
             yield problem(
-                "unsupplied-variable", _line_at(source, uses[0].span.index), _unsupplied(variable)
+                "unsupplied-variable", line_at(source, uses[0].span.index), _unsupplied(variable)
             )
     if name == "html":
-        for line in _images_without_alt(source, blank_too=False):
+        for line in images_without_alt(source):
             yield problem("img-alt", line, "<img> without an alt attribute")
 
 
@@ -169,7 +144,7 @@ def _error_line(source: str, error: LiquidSyntaxError) -> int:
     """Liquid reports most errors with a position; for the rest, the first tag or
     output that fails on its own is where the error is."""
     if error.token is not None and error.token.start_index >= 0:
-        return _line_at(source, error.token.start_index)
+        return line_at(source, error.token.start_index)
     for match in MARKUP.finditer(source):
         tag = match.group(1)
         if tag is not None and (tag.startswith("end") or tag in ("raw", "comment")):
@@ -177,7 +152,7 @@ def _error_line(source: str, error: LiquidSyntaxError) -> int:
         try:
             parse(ALONE.get(tag or "", "{0}").format(match.group(0)))
         except LiquidSyntaxError:
-            return _line_at(source, match.start())
+            return line_at(source, match.start())
     return 1
 
 
@@ -199,7 +174,7 @@ def _layout_problems(layout: Layout) -> list[TemplateProblem]:
                         "unknown-slot",
                         where,
                         str(path),
-                        _line_at(source, match.start()),
+                        line_at(source, match.start()),
                         f"[[ {match.group(1)} ]] is not a brand slot "
                         f"(known: {[*BRAND_VARIABLES, CONTENT_SLOT]})",
                     )
@@ -213,7 +188,7 @@ def _layout_problems(layout: Layout) -> list[TemplateProblem]:
         if path == layout.html_path:
             problems += [
                 TemplateProblem("img-alt", where, str(path), line, "<img> without alt")
-                for line in _images_without_alt(source, blank_too=False)
+                for line in images_without_alt(source)
             ]
     return problems
 
@@ -235,45 +210,11 @@ def _layout_variables(
                         "unsupplied-variable",
                         spec.template_id,
                         str(path),
-                        _line_at(SLOT.sub("", source), uses[0].span.index),
+                        line_at(SLOT.sub("", source), uses[0].span.index),
                         f"layout '{layout.name}' {_unsupplied(variable)}",
                     )
                 )
     return problems
-
-
-# Email HTML is generated, not arbitrary: tags and attributes found by pattern, which is
-# several times faster than html.parser across 350 retailers' templates.
-TAG = re.compile(r"<(a|img)\b([^>]*)>", re.IGNORECASE)
-ATTRIBUTE = re.compile(r"""\b([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""", re.I)
-
-
-def _attributes(markup: str) -> dict[str, str]:
-    return {
-        match.group(1).lower(): html.unescape(next((g for g in match.groups()[1:] if g), ""))
-        for match in ATTRIBUTE.finditer(markup)
-    }
-
-
-def _images(source: str) -> Iterator[tuple[int, str | None]]:
-    """(line, alt text or None when the attribute is missing) for every <img>."""
-    for match in TAG.finditer(source):
-        if match.group(1).lower() == "img":
-            yield _line_at(source, match.start()), _attributes(match.group(2)).get("alt")
-
-
-def _links(source: str) -> set[str]:
-    return {
-        _attributes(match.group(2)).get("href", "")
-        for match in TAG.finditer(source)
-        if match.group(1).lower() == "a"
-    }
-
-
-def _images_without_alt(source: str, *, blank_too: bool) -> Iterator[int]:
-    for line, alt in _images(source):
-        if alt is None or (blank_too and not alt.strip()):
-            yield line
 
 
 def _first_line(error: LiquidError) -> str:
@@ -374,135 +315,3 @@ def _value_sources(source: str, layers: Layers) -> str:
     used = sorted(parse(source).analyze().globals)
     found = [f"'{name}' from the {winners[name]} layer" for name in used if name in winners]
     return f" ({', '.join(found)})" if found else ""
-
-
-def check_rendered(
-    channel: str, rendered: Mapping[str, str], limits: TextLimits, unsubscribe_url: str
-) -> list[tuple[str, str, str]]:
-    """(rule, field, message) for one rendered message; the preview page shows these live."""
-    found = [
-        ("length", name, f"{len(rendered[name])} characters (limit {limit})")
-        for name, limit in _length_limits(channel, limits).items()
-        if len(rendered[name]) > limit
-    ]
-    if channel != "email":
-        return found
-    size = len(rendered["html"].encode())
-    if size > limits.html_bytes:
-        found.append(
-            ("html-size", "html", f"{size:,} bytes; Gmail clips above {limits.html_bytes:,}")
-        )
-    if unsubscribe_url not in _links(rendered["html"]):
-        found.append(
-            ("unsubscribe-link", "html", f"no link to the unsubscribe page {unsubscribe_url}")
-        )
-    if unsubscribe_url not in rendered["text"]:
-        found.append(
-            ("unsubscribe-link", "text", f"the unsubscribe page {unsubscribe_url} is missing")
-        )
-    if any(alt is not None and not alt.strip() for _, alt in _images(rendered["html"])):
-        found.append(("img-alt", "html", "an <img> has empty alt text with these variables"))
-    return found
-
-
-def _length_limits(channel: str, limits: TextLimits) -> dict[str, int]:
-    if channel == "email":
-        return {"subject": limits.subject, "preheader": limits.preheader}
-    return {"title": limits.push_title, "body": limits.push_body}
-
-
-# --- overrides: metadata and campaigns may only set variables templates declare ----------
-
-
-def _override_problems(conf: Conf, library: TemplateLibrary) -> list[TemplateProblem]:
-    problems = []
-    metadata = library.metadata_path
-    for retailer_id, entry in library.metadata.retailers.items():
-        retailer = conf.retailers.get(retailer_id)
-        if retailer is None:
-            continue  # reported by load_library
-        specs = library.for_retailer(retailer)
-        for name in entry.variables:
-            line = value_line(metadata, "retailers", retailer_id, "variables", name)
-            reason = _override_reason(name, specs, retailer_id)
-            if reason:
-                problems.append(_override(reason, "(every template)", metadata, line, retailer_id))
-        for template_id, values in entry.template_variables.items():
-            spec = library.spec_for(retailer_id, template_id)
-            for name in values:
-                reason = _override_reason(name, [spec] if spec else [], retailer_id)
-                line = value_line(
-                    metadata, "retailers", retailer_id, "template_variables", template_id, name
-                )
-                if reason:
-                    problems.append(_override(reason, template_id, metadata, line, retailer_id))
-    paths = _campaign_paths(conf.root)
-    for campaign in conf.campaigns.values():
-        path = paths.get(campaign.campaign_id, Path("conf/campaigns"))
-        problems += _campaign_override_problems(library, campaign, path)
-    return problems
-
-
-def _campaign_override_problems(
-    library: TemplateLibrary, campaign: CampaignConfig, path: Path
-) -> list[TemplateProblem]:
-    specs = [
-        spec
-        for template_id in sorted(campaign_templates(campaign))
-        if (spec := library.spec_for(campaign.retailer_id, template_id)) is not None
-    ]
-    places: list[tuple[tuple[str, ...], str]] = [
-        (("variables", name), name) for name in campaign.variables
-    ]
-    places += [
-        (("variants", str(index), "variables", name), name)
-        for index, variant in enumerate(campaign.variants)
-        for name in variant.variables
-    ]
-    problems = []
-    for keys, name in places:
-        reason = _override_reason(name, specs, campaign.retailer_id)
-        if reason:
-            problems.append(
-                TemplateProblem(
-                    "unknown-override",
-                    ", ".join(spec.deployed_id for spec in specs),
-                    str(path),
-                    value_line(path, *keys),
-                    reason,
-                    campaign.retailer_id,
-                    campaign.campaign_id,
-                )
-            )
-    return problems
-
-
-def _override_reason(name: str, specs: list[TemplateSpec], retailer_id: str) -> str | None:
-    if name in BRAND_VARIABLES:
-        return (
-            f"'{name}' is part of the brand: set it in the retailer's configuration "
-            f"(conf/retailers, '{retailer_id}'), not as an override"
-        )
-    if any(name in spec.variables for spec in specs):
-        return None
-    declared = sorted({v for spec in specs for v in spec.variables})
-    return f"override '{name}' is declared by none of its templates (declared: {declared})"
-
-
-def _override(
-    reason: str, template_id: str, path: Path, line: int, retailer_id: str | None
-) -> TemplateProblem:
-    return TemplateProblem("unknown-override", template_id, str(path), line, reason, retailer_id)
-
-
-def _campaign_paths(conf_root: Path) -> dict[str, Path]:
-    """Campaign id -> its file (generated campaigns, as in benchmarks, have none)."""
-    paths = {}
-    for path in sorted((conf_root / "campaigns").glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        if isinstance(data, dict) and "campaign_id" in data:
-            paths[str(data["campaign_id"])] = path
-    return paths

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from jobs.config import load_conf
 from jobs.templates import load_library
-from jobs.templates.validate import TemplateProblem, validate_library
+from jobs.templates.problems import TemplateProblem
+from jobs.templates.validate import validate_library
 
 
 def edit(path: Path, old: str, new: str) -> None:
