@@ -68,6 +68,11 @@ COMMANDS: dict[str, Command] = {
         "run",
         "render a template for a retailer, campaign and customer (or --serve the preview page)",
     ),
+    "ingest-events": Command(
+        "jobs.ingest_job",
+        "run",
+        "pull every workspace's event export into delivery_events (exactly once)",
+    ),
     "summary": Command(
         "jobs.commands", "summary", "print every warehouse table's version, rows and size", None
     ),

@@ -221,8 +221,35 @@ class Profile(StrictModel):
     dev_secrets_dir: str | None = None
 
 
+class AttributionWindows(StrictModel):
+    """Hours after a touch in which an order counts for it; the most recent touch wins."""
+
+    click_hours: int = Field(default=168, ge=1, le=2160)  # 7 days
+    open_hours: int = Field(default=72, ge=1, le=2160)  # 3 days
+    send_hours: int = Field(default=24, ge=1, le=2160)  # 1 day
+
+
+def _default_costs() -> dict[Channel, int]:
+    return {"email": 80, "push": 10}
+
+
+class ReportingSettings(StrictModel):
+    """How results are measured and what sending costs (README: Results)."""
+
+    attribution: AttributionWindows = AttributionWindows()
+    # Incrementality: orders within this many days of the send, treatment against holdout.
+    conversion_window_days: int = Field(default=7, ge=1, le=90)
+    # What the provider charges per thousand messages, in cents, by channel.
+    cost_per_thousand_cents: dict[Channel, int] = Field(default_factory=_default_costs)
+    # An experiment arm smaller than this is flagged as too small to call.
+    min_recipients_per_arm: int = Field(default=100, ge=1)
+    min_conversions_per_arm: int = Field(default=10, ge=0)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
 class PlatformConfig(StrictModel):
     """Settings shared by every retailer on the platform."""
 
     sending_domain: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
     promo_code_secret_env: EnvVarName = "CAMPAIGNS_PROMO_SECRET"
+    reporting: ReportingSettings = ReportingSettings()

@@ -141,11 +141,15 @@ DELIVERY_EVENTS = TableSpec(
         ("channel", _STRING, False),
         ("event_type", _STRING, False),
         ("occurred_at", _TS, False),
+        ("workspace_id", _STRING, False),
+        ("ip_pool", _STRING, False),
         ("ingested_at", _TS, False),
     ),
     partition_by=("retailer_id",),
     description="Provider delivery and engagement events (delivered, bounced_soft, "
-    "bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated by event_id.",
+    "bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated by event_id; "
+    "`ip_pool` is the retailer's sending pool when the event was ingested. Each commit "
+    "carries every workspace's export cursor (`ingest.cursors`).",
 )
 
 MESSAGE_SENDS = TableSpec(

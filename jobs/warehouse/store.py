@@ -173,6 +173,55 @@ class DeltaStore:
         )
         return table.version()
 
+    def insert_new(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        keys: Sequence[str],
+        metadata: dict[str, str] | None = None,
+        always_commit: bool = False,
+    ) -> int:
+        """Insert the rows whose keys the table lacks (insert-only MERGE); returns how many.
+
+        With `always_commit`, `metadata` is committed even when every row was already
+        there (an empty commit), so a position recorded in it still advances.
+        """
+        table = self.ensure(name)
+        before = table.version()
+        inserted = 0
+        if rows.num_rows:
+            predicate = " and ".join(f"target.{key} = source.{key}" for key in keys)
+            partition_keys = [k for k in table_spec(name).partition_by if k in keys]
+            for key in partition_keys:  # prune the target to the partitions the rows touch
+                values = sorted(set(rows.column(key).to_pylist()))
+                listed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+                predicate = f"target.{key} in ({listed}) and {predicate}"
+            metrics = (
+                table.merge(
+                    self.conform(name, rows),
+                    predicate,
+                    source_alias="source",
+                    target_alias="target",
+                    commit_properties=_commit_properties(None, metadata),
+                )
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            inserted = int(metrics["num_target_rows_inserted"])
+            table.update_incremental()
+        if always_commit and table.version() == before:
+            self.append(name, self.arrow_schema(name).empty_table(), metadata=metadata)
+        return inserted
+
+    def newest_metadata(self, name: str, key: str, *, look_back: int = 100) -> str | None:
+        """`key` of the newest commit (of the last `look_back`) that carries it."""
+        table = self.find(name)
+        for commit in table.history(look_back) if table is not None else []:
+            if key in commit:
+                return str(commit[key])
+        return None
+
     def conform(self, name: str, rows: pa.Table) -> pa.Table:
         """Rows in the registry's column order and types, or an error naming the differences."""
         schema = self.arrow_schema(name)

@@ -62,7 +62,8 @@ def history_event(
 
 
 def delivery(retailer: str, customer: str, channel: str, event_type: str) -> tuple[object, ...]:
-    return (retailer, f"e-{customer}-{event_type}", "m", customer, channel, event_type, T0, T0)
+    event_id = f"e-{customer}-{event_type}"
+    return (retailer, event_id, "m", customer, channel, event_type, T0, "ws", "pool", T0)
 
 
 def reasons(
