@@ -73,6 +73,11 @@ COMMANDS: dict[str, Command] = {
         "run",
         "pull every workspace's event export into delivery_events (exactly once)",
     ),
+    "attribute": Command(
+        "jobs.attribute_job",
+        "run",
+        "attribute orders to the last message touch within its window (Spark)",
+    ),
     "summary": Command(
         "jobs.commands", "summary", "print every warehouse table's version, rows and size", None
     ),

@@ -214,6 +214,33 @@ TEMPLATE_DEPLOYMENTS = TableSpec(
     ),
 )
 
+ATTRIBUTED_ORDERS = TableSpec(
+    name="attributed_orders",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("order_id", _STRING, False),
+        ("customer_id", _STRING, False),
+        ("ordered_at", _TS, False),
+        ("revenue_cents", _LONG, False),
+        ("discount_cents", _LONG, False),
+        ("campaign_id", _STRING, False),
+        ("run_id", _STRING, False),
+        ("variant_id", _STRING, False),
+        ("message_id", _STRING, False),
+        ("channel", _STRING, False),
+        ("touch_type", _STRING, False),
+        ("touched_at", _TS, False),
+        ("is_offer_redeemed", _BOOL, False),
+        ("attributed_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description=(
+        "Orders attributed to the last message touch (click, open or send) within its "
+        "window (platform.yaml reporting.attribution), across the retailer's campaigns; "
+        "recomputed per retailer by `campaigns attribute`."
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -226,6 +253,7 @@ TABLES: dict[str, TableSpec] = {
         MESSAGE_SENDS,
         CAMPAIGN_CONTROLS,
         TEMPLATE_DEPLOYMENTS,
+        ATTRIBUTED_ORDERS,
     )
 }
 INPUT_TABLES = ("customers", "orders", "consents")
