@@ -78,6 +78,11 @@ COMMANDS: dict[str, Command] = {
         "run",
         "attribute orders to the last message touch within its window (Spark)",
     ),
+    "sql": Command(
+        "jobs.sql_job",
+        "run",
+        "Spark SQL over the warehouse and sql/ (shell, -e, -f) or a JDBC endpoint (--jdbc)",
+    ),
     "summary": Command(
         "jobs.commands", "summary", "print every warehouse table's version, rows and size", None
     ),

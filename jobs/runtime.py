@@ -37,6 +37,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# SQLQueryContextLogger: PySpark logs every failed query with its JVM stack trace as JSON;
+# the error raised already says what is wrong, once.
 QUIET_LOGGERS = ("great_expectations", "py4j", "aiohttp.access")
 
 
@@ -44,6 +46,7 @@ def configure_logging() -> None:
     """Our jobs log at INFO; libraries (Beam, py4j, GE) only when something is wrong."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     logging.getLogger("jobs").setLevel(logging.INFO)
     logging.basicConfig(
         level=logging.WARNING,
@@ -53,10 +56,12 @@ def configure_logging() -> None:
 
 
 @contextmanager
-def spark_job(args: argparse.Namespace, *, app_name: str) -> Iterator[JobContext]:
+def spark_job(
+    args: argparse.Namespace, *, app_name: str, extra_conf: dict[str, str] | None = None
+) -> Iterator[JobContext]:
     """Validate configuration first (nothing starts on a bad conf/), then start Spark."""
     conf = load_conf(args.conf, profile=args.profile)
-    spark = build_spark(conf.profile, app_name=app_name)
+    spark = build_spark(conf.profile, app_name=app_name, extra_conf=extra_conf)
     try:
         yield JobContext(conf, spark, Warehouse.from_profile(spark, conf.profile))
     finally:

@@ -16,7 +16,9 @@ _DELTA_SPARK_CONF = {
 }
 
 
-def build_spark(profile: Profile, *, app_name: str) -> SparkSession:
+def build_spark(
+    profile: Profile, *, app_name: str, extra_conf: dict[str, str] | None = None
+) -> SparkSession:
     """A session with UTC time, the profile's sizing, and the delta_rs data source.
 
     Executors run the same interpreter as the driver, so the data source and
@@ -38,6 +40,7 @@ def build_spark(profile: Profile, *, app_name: str) -> SparkSession:
         "spark.python.worker.reuse": "true",
         **(_DELTA_SPARK_CONF if profile.delta_engine == "delta-spark" else {}),
         **profile.spark.conf,
+        **(extra_conf or {}),
     }
     for key, value in settings.items():
         builder = builder.config(key, value)
