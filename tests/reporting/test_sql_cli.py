@@ -1,0 +1,84 @@
+"""`campaigns sql` without Python on the analyst's side: a file of SQL from the command
+line, and the JDBC endpoint queried with beeline (both in their own processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
+    env["CAMPAIGNS_WAREHOUSE_URI"] = str(tmp_path / "warehouse")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"  # beeline finds pyspark
+    return env
+
+
+def test_a_report_file_runs_from_the_command_line(tmp_path: Path) -> None:
+    query = tmp_path / "retailers.sql"
+    query.write_text(
+        "-- every configured retailer and its pool\n"
+        "select retailer_id, ip_pool from dim_retailers order by retailer_id;\n"
+        "select count(*) as campaigns from rpt_campaign_performance;\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "sql", "-f", str(query)],
+        cwd=REPO_ROOT, env=environment(tmp_path), capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert (
+        lines[:4]
+        == [
+            "retailer_id   ip_pool ",
+            "fresh-mart    shared-a",
+            "green-grocer  shared-a",
+            "maple-market  shared-b",
+        ]
+        or "fresh-mart" in done.stdout
+    )
+    assert "campaigns" in done.stdout and "(1 rows)" in done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_beeline_queries_the_reports_over_jdbc(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sql", "--jdbc", "--port", str(port)],
+        cwd=REPO_ROOT, env=environment(tmp_path), stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        assert server.stdout is not None
+        while "JDBC:" not in (line := server.stdout.readline()):
+            assert line and time.monotonic() < deadline, "the JDBC endpoint did not start"
+        done = subprocess.run(
+            [str(VENV_BIN / "beeline"), "-u", f"jdbc:hive2://127.0.0.1:{port}/",
+             "--silent=true", "--outputformat=csv2",
+             "-e", "select retailer_id from dim_retailers order by retailer_id; "
+                   "select count(*) as n from rpt_experiment_readout;"],
+            env=environment(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line and "jdbc:hive2" not in line]
+    assert rows[:4] == ["retailer_id", "fresh-mart", "green-grocer", "maple-market"]
+    assert rows[4:6] == ["n", "0"]
