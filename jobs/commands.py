@@ -6,10 +6,15 @@ import argparse
 from datetime import UTC, datetime
 
 from jobs import launch_job, seed_job
+from jobs.attribute_job import attribute
 from jobs.delivery.demo import demo_delivery
+from jobs.reporting.catalog import default_sql_dir, register_catalog
+from jobs.reporting.summary import campaign_results
 from jobs.runtime import emit, spark_job
 from jobs.seed_job import add_arguments as add_demo_arguments
 from jobs.summary import format_summary
+from jobs.synthetic.outcomes import write_outcome_orders
+from jobs.warehouse.store import DeltaStore
 
 __all__ = ["add_demo_arguments", "demo", "summary"]
 
@@ -24,7 +29,9 @@ def demo(args: argparse.Namespace) -> int:
     """The pipeline end to end on the embedded default: seed the warehouse and
     launch every configured campaign as of the seed's last day (Spark), then
     deliver through the provider simulator on loopback (Flink), and report.
-    Running it again sends nothing twice."""
+    Then the results: provider events ingested, the orders customers placed after
+    (synthetic here), attribution, and the per-campaign report. Running it again
+    sends nothing twice and writes nothing new."""
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-demo") as job:
         seed_job.seed(job, args)
@@ -33,4 +40,12 @@ def demo(args: argparse.Namespace) -> int:
         emit(format_summary(job.warehouse))
         conf = job.conf
     emit(demo_delivery(conf))
+    store = DeltaStore.from_profile(conf.profile)
+    window = conf.platform.reporting.conversion_window_days
+    new_orders = write_outcome_orders(store, window_days=window)
+    emit(f"orders placed after the campaigns (synthetic customers): {new_orders:,} new")
+    with spark_job(args, app_name="campaigns-demo-results") as job:
+        emit(attribute(job, sorted(job.conf.retailers)))
+        register_catalog(job.spark, job.warehouse, job.conf, default_sql_dir(job.conf))
+        emit(campaign_results(job.spark))
     return 0

@@ -9,13 +9,15 @@ from jobs.delivery.results import STATUSES
 from jobs.delivery.run import deliver_once
 from jobs.providers.routing import ProviderRouter
 from jobs.providers.simulator.server import point_conf_at, running_simulator, simulator_from_conf
+from jobs.reporting.ingest import ingest_events
 from jobs.templates import load_library
 from jobs.templates.deploy import deploy_library
 from jobs.warehouse.store import DeltaStore
 
 
 def demo_delivery(conf: Conf) -> str:
-    """Deploy templates, deliver everything, and report message_sends per campaign and status.
+    """Deploy templates, deliver everything, ingest the provider's events, and report
+    message_sends per campaign and status.
 
     The simulator lives only as long as the demo, so its record of accepted
     messages starts empty; messages sent by an earlier demo are skipped by the
@@ -32,9 +34,15 @@ def demo_delivery(conf: Conf) -> str:
             router.close()
         summary = deliver_once(pointed, store, library)
         accepted = sum(ws.counters["accepted"] for ws in server.simulator.workspaces.values())
+        router = ProviderRouter(pointed)
+        try:
+            ingested = ingest_events(pointed, store, router)
+        finally:
+            router.close()
     lines = deployed.lines()
     lines.append(summary.line() if summary else "delivery: nothing new to deliver")
     lines.append(f"simulator accepted {accepted:,} messages in this demo")
+    lines.append(ingested.line())
     return "\n".join([*lines, "", status_table(store)])
 
 

@@ -53,15 +53,16 @@ def seed_warehouse(
 ) -> SeedReport:
     """Replace the input tables with the data `spec` describes.
 
-    Seeding is idempotent: when every input table's newest commit carries this
-    spec's fingerprint, nothing is written (pass `force` to rewrite anyway).
+    Seeding is idempotent: when every input table's newest seed commit carries this
+    spec's fingerprint, nothing is written (pass `force` to rewrite anyway). Later
+    appends by other jobs (orders that follow a campaign, say) do not count.
     """
     started = time.perf_counter()
     fingerprint = spec.fingerprint(
         [(r.retailer_id, r.default_locale, r.channels) for r in retailers]
     )
     skipped = not force and all(
-        warehouse.last_commit_metadata(name).get(FINGERPRINT_KEY) == fingerprint
+        warehouse.store.newest_metadata(name, FINGERPRINT_KEY) == fingerprint
         for name in INPUT_TABLES
     )
     if skipped:

@@ -239,12 +239,6 @@ class Warehouse:
         """The runs `name` already holds, from one read of its log."""
         return self.store.committed_runs(name, runs)
 
-    def last_commit_metadata(self, name: str) -> dict[str, object]:
-        """The newest commit's info, including custom metadata a job attached to it."""
-        table = self.find(name)
-        history = table.history(1) if table is not None else []
-        return dict(history[0]) if history else {}
-
     def rows_by_partition(self, name: str) -> dict[tuple[str | None, ...], int]:
         """Row counts per partition, from the log's file statistics (no scan)."""
         return self.summary(name).rows_by_partition
