@@ -83,6 +83,11 @@ COMMANDS: dict[str, Command] = {
         "run",
         "Spark SQL over the warehouse and sql/ (shell, -e, -f) or a JDBC endpoint (--jdbc)",
     ),
+    "dashboard": Command(
+        "jobs.dashboard_job",
+        "run",
+        "write one HTML dashboard per retailer from the SQL reports (--serve to serve them)",
+    ),
     "summary": Command(
         "jobs.commands", "summary", "print every warehouse table's version, rows and size", None
     ),

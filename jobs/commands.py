@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
 from jobs import launch_job, seed_job
 from jobs.attribute_job import attribute
 from jobs.delivery.demo import demo_delivery
 from jobs.reporting.catalog import default_sql_dir, register_catalog
+from jobs.reporting.dashboards import write_dashboards
 from jobs.reporting.summary import campaign_results
 from jobs.runtime import emit, spark_job
 from jobs.seed_job import add_arguments as add_demo_arguments
@@ -48,4 +50,6 @@ def demo(args: argparse.Namespace) -> int:
         emit(attribute(job, sorted(job.conf.retailers)))
         register_catalog(job.spark, job.warehouse, job.conf, default_sql_dir(job.conf))
         emit(campaign_results(job.spark))
+        for dashboard in write_dashboards(job.spark, job.conf, Path("var/dashboards")):
+            emit(f"dashboard of {dashboard.retailer_id}: {dashboard.path}")
     return 0
