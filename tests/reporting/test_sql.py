@@ -8,6 +8,7 @@ from statistics import NormalDist
 from typing import Any
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
 from tests.conftest import REPO_ROOT
@@ -86,3 +87,16 @@ def test_the_other_tenant_is_measured_apart(catalog: SparkSession) -> None:
         one(catalog, "select count(*) n from attributed_orders where customer_id = 'c-green'")["n"]
         == 0
     )
+
+
+def test_every_arm_of_the_roi_report_as_worked_out_by_hand(catalog: SparkSession) -> None:
+    actual_df = catalog.sql(
+        "select variant_id, recipients, sends, converters, revenue_cents, "
+        "incremental_revenue_cents from rpt_campaign_roi where retailer_id = 'fresh-mart'"
+    )
+    # control: one 1500 order -> 375 a recipient, (375 - 500) x 4 = -500 against the holdout
+    expected_df = catalog.createDataFrame(
+        [("control", 4, 4, 1, 1500, -500.0), ("ten-percent", 4, 4, 2, 4000, 2000.0)],
+        actual_df.schema,
+    )
+    assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True)
