@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.table import TableMerger
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from jobs.config.models import Profile
@@ -158,15 +159,8 @@ class DeltaStore:
     ) -> int:
         """Insert new rows and replace rows with the same keys, in one commit (Delta MERGE)."""
         table = self.ensure(name)
-        predicate = " and ".join(f"target.{key} = source.{key}" for key in keys)
         (
-            table.merge(
-                self.conform(name, rows),
-                predicate,
-                source_alias="source",
-                target_alias="target",
-                commit_properties=_commit_properties(run, metadata),
-            )
+            self._merge(table, name, rows, keys, _commit_properties(run, metadata))
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
@@ -191,28 +185,35 @@ class DeltaStore:
         before = table.version()
         inserted = 0
         if rows.num_rows:
-            predicate = " and ".join(f"target.{key} = source.{key}" for key in keys)
-            partition_keys = [k for k in table_spec(name).partition_by if k in keys]
-            for key in partition_keys:  # prune the target to the partitions the rows touch
-                values = sorted(set(rows.column(key).to_pylist()))
-                listed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-                predicate = f"target.{key} in ({listed}) and {predicate}"
-            metrics = (
-                table.merge(
-                    self.conform(name, rows),
-                    predicate,
-                    source_alias="source",
-                    target_alias="target",
-                    commit_properties=_commit_properties(None, metadata),
-                )
-                .when_not_matched_insert_all()
-                .execute()
-            )
+            merge = self._merge(table, name, rows, keys, _commit_properties(None, metadata))
+            metrics = merge.when_not_matched_insert_all().execute()
             inserted = int(metrics["num_target_rows_inserted"])
             table.update_incremental()
         if always_commit and table.version() == before:
             self.append(name, self.arrow_schema(name).empty_table(), metadata=metadata)
         return inserted
+
+    def _merge(
+        self,
+        table: DeltaTable,
+        name: str,
+        rows: pa.Table,
+        keys: Sequence[str],
+        commit: CommitProperties,
+    ) -> TableMerger:
+        """A MERGE of `rows` on `keys`, the target pruned to the partitions the rows touch."""
+        predicate = " and ".join(f"target.{key} = source.{key}" for key in keys)
+        for key in (k for k in table_spec(name).partition_by if k in keys):
+            values = sorted({str(v) for v in rows.column(key).to_pylist()})
+            listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+            predicate = f"target.{key} in ({listed}) and {predicate}"
+        return table.merge(
+            self.conform(name, rows),
+            predicate,
+            source_alias="source",
+            target_alias="target",
+            commit_properties=commit,
+        )
 
     def newest_metadata(self, name: str, key: str, *, look_back: int = 100) -> str | None:
         """`key` of the newest commit (of the last `look_back`) that carries it."""
