@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from pathlib import Path
 
 from jobs import launch_job, seed_job
 from jobs.attribute_job import attribute
+from jobs.dashboard_job import DEFAULT_OUT as DASHBOARDS
 from jobs.delivery.demo import demo_delivery
 from jobs.reporting.catalog import default_sql_dir, register_catalog
 from jobs.reporting.dashboards import write_dashboards
@@ -32,8 +32,8 @@ def demo(args: argparse.Namespace) -> int:
     launch every configured campaign as of the seed's last day (Spark), then
     deliver through the provider simulator on loopback (Flink), and report.
     Then the results: provider events ingested, the orders customers placed after
-    (synthetic here), attribution, and the per-campaign report. Running it again
-    sends nothing twice and writes nothing new."""
+    (synthetic here), attribution, the per-campaign report and each retailer's
+    dashboard. Running it again sends nothing twice and writes nothing new."""
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-demo") as job:
         seed_job.seed(job, args)
@@ -50,6 +50,6 @@ def demo(args: argparse.Namespace) -> int:
         emit(attribute(job, sorted(job.conf.retailers)))
         register_catalog(job.spark, job.warehouse, job.conf, default_sql_dir(job.conf))
         emit(campaign_results(job.spark))
-        for dashboard in write_dashboards(job.spark, job.conf, Path("var/dashboards")):
+        for dashboard in write_dashboards(job.spark, job.conf, DASHBOARDS):
             emit(f"dashboard of {dashboard.retailer_id}: {dashboard.path}")
     return 0
