@@ -20,7 +20,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.loopback import LOOPBACK
-from jobs.reporting.catalog import default_sql_dir, register_catalog
+from jobs.reporting.catalog import default_sql_dir, register_catalog, statement_text
 from jobs.runtime import add_common_arguments, emit, entry_main, spark_job
 
 
@@ -65,12 +65,7 @@ def statements(text: str) -> list[str]:
             parts.append("\n".join(current))
             current = []
     parts.append("\n".join(current))
-    return [query_of_text(part) for part in parts if query_of_text(part)]
-
-
-def query_of_text(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if not line.strip().startswith("--")]
-    return "\n".join(lines).strip().rstrip(";").strip()
+    return [statement for part in parts if (statement := statement_text(part))]
 
 
 def show(df: DataFrame, *, limit: int) -> None:
@@ -107,7 +102,7 @@ def shell(spark: SparkSession, *, limit: int) -> None:
             return
         buffer.append(line)
         if line.rstrip().endswith(";"):
-            query = query_of_text("".join(buffer))
+            query = statement_text("".join(buffer))
             buffer = []
             if query:
                 try:

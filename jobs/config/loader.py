@@ -35,6 +35,8 @@ class Conf:
     profile: Profile
     retailers: dict[str, RetailerConfig] = field(default_factory=dict)
     campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
+    # The file each campaign came from, so later checks can name it (generated ones have none).
+    campaign_paths: dict[str, Path] = field(default_factory=dict)
 
     def retailer(self, retailer_id: str) -> RetailerConfig:
         try:
@@ -94,6 +96,7 @@ def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Co
         profile=_resolve_warehouse_uri(profile_model, root),
         retailers={key: model for key, (model, _) in retailers.items()},
         campaigns={key: model for key, (model, _) in campaigns.items()},
+        campaign_paths={key: path for key, (_, path) in campaigns.items()},
     )
 
 

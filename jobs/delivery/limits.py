@@ -1,9 +1,10 @@
-"""Per retailer workspace: daily volume and failing fast (the request rate is in
-jobs/providers/pacing.py, shared with the template deploy).
+"""Per retailer workspace: daily volume and failing fast. (The request rate is
+paced by jobs/providers/pacing.py, shared with the template deploy.)
 
-These and the token bucket live in the send operator's subtask that owns the
-retailer: the job keys by retailer and the send operator is chained to the rebatcher, so a
-retailer's batches all pass through one subtask and one set of these.
+Both live, with the workspace's token bucket, in the send operator's subtask
+that owns the retailer: the job keys by retailer and the send operator is
+chained to the rebatcher, so a retailer's batches all pass through one subtask
+and one set of these.
 """
 
 from __future__ import annotations

@@ -59,8 +59,12 @@ def register_catalog(
 
 def register_views(spark: SparkSession, sql_dir: Path) -> list[str]:
     """Each sql/*.sql as a view, every file after the views it reads."""
-    queries = {path.stem: query_of(path) for path in sorted(sql_dir.glob("*.sql"))}
-    for name in dependency_order(queries):
+    queries = {
+        path.stem: statement_text(path.read_text(encoding="utf-8"))
+        for path in sorted(sql_dir.glob("*.sql"))
+    }
+    ordered = dependency_order(queries)
+    for name in ordered:
         try:
             # Each view is computed once, on first use, and kept (a local checkpoint):
             # reports read the same fact views several times in one plan, and Spark 4.1
@@ -69,7 +73,7 @@ def register_views(spark: SparkSession, sql_dir: Path) -> list[str]:
         except AnalysisException as error:
             reason = str(error).splitlines()[0]
             raise SqlError(f"{sql_dir / name}.sql does not run: {reason}") from error
-    return list(dependency_order(queries))
+    return ordered
 
 
 def dependency_order(queries: dict[str, str]) -> list[str]:
@@ -88,9 +92,10 @@ def dependency_order(queries: dict[str, str]) -> list[str]:
     return ordered
 
 
-def query_of(path: Path) -> str:
-    """The file's query, without the trailing semicolon Spark's parser refuses."""
-    return re.sub(r";\s*$", "", path.read_text(encoding="utf-8").strip())
+def statement_text(text: str) -> str:
+    """One statement as Spark's parser takes it: no whole-line comments, no trailing `;`."""
+    lines = [line for line in text.strip().splitlines() if not line.strip().startswith("--")]
+    return "\n".join(lines).strip().rstrip(";").strip()
 
 
 def dimension_frames(spark: SparkSession, conf: Conf) -> dict[str, DataFrame]:

@@ -10,7 +10,7 @@ marked `data-metric`, so a test or a reader can check it against the SQL.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,10 +64,10 @@ def write_dashboards(spark: SparkSession, conf: Conf, out_dir: Path) -> list[Das
 def render_dashboard(retailer: RetailerConfig, reports: dict[str, Rows]) -> str:
     performance = reports["rpt_campaign_performance"]
     experiments = [r for r in reports["rpt_experiment_readout"] if not r["is_control"]]
-    daily = _daily_totals(reports["rpt_daily_sends"])
+    days, sends_by_channel = _by_day(reports["rpt_daily_sends"])
     campaigns = [r["campaign_id"] for r in performance]
     sections = [
-        _chart("Sends over time", bars(list(daily), list(daily.values()), "{:,.0f}")),
+        _chart("Sends over time", grouped_bars(days, sends_by_channel)),
         _chart(
             "Delivery, opens and clicks",
             grouped_bars(
@@ -156,12 +156,12 @@ DELIVERABILITY_COLUMNS = (
 )
 
 
-def _daily_totals(rows: Rows) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for row in rows:
-        day = str(row["sent_on"])
-        totals[day] = totals.get(day, 0) + row["sends"]
-    return totals
+def _by_day(rows: Rows) -> tuple[list[str], dict[str, list[int]]]:
+    """rpt_daily_sends as chart series: the days, and each channel's sends on each day."""
+    days = sorted({str(row["sent_on"]) for row in rows})
+    sends = {(str(row["sent_on"]), row["channel"]): row["sends"] for row in rows}
+    channels = sorted({row["channel"] for row in rows})
+    return days, {c: [sends.get((day, c), 0) for day in days] for c in channels}
 
 
 def _chart(title: str, svg: str) -> str:
@@ -210,7 +210,7 @@ def bars(labels: list[str], values: Sequence[float], label_format: str) -> str:
 
 
 def grouped_bars(
-    labels: list[str], series: dict[str, Sequence[Any]], *, label_format: str = "{:,.0f}"
+    labels: list[str], series: Mapping[str, Sequence[Any]], *, label_format: str = "{:,.0f}"
 ) -> str:
     values = {name: [float(v or 0) for v in vs] for name, vs in series.items()}
     top = max([*(abs(v) for vs in values.values() for v in vs), 1e-9])

@@ -13,7 +13,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from liquid import Environment, StrictUndefined
@@ -25,6 +25,8 @@ from jobs.templates.library import TemplateLibrary, TemplateSpec
 SLOT = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
 CONTENT_SLOT = "content"
 BRAND_SLOT = "brand_slot_"
+# How brand text is written into each layout file: escaped in HTML, as is in text.
+ESCAPE: dict[str, Callable[[str], str]] = {"html": html.escape, "text": str}
 # Strict, like the provider: a variable nobody supplies is an error, never an empty string.
 LIQUID = Environment(undefined=StrictUndefined)
 
@@ -33,15 +35,26 @@ def branded_fields(
     library: TemplateLibrary, spec: TemplateSpec, brand: Mapping[str, str]
 ) -> dict[str, str]:
     """The template as the retailer's workspace stores it: inside its layout, branded."""
+    return _in_layout(
+        library, spec, lambda kind: {n: _literal(ESCAPE[kind](v)) for n, v in brand.items()}
+    )
+
+
+def _in_layout(
+    library: TemplateLibrary, spec: TemplateSpec, slots: Callable[[str], Mapping[str, str]]
+) -> dict[str, str]:
+    """The template's fields, `html` and `text` put into its layout with `slots(kind)`."""
     layout = library.layout_of(spec)
     if layout is None:
         return dict(spec.fields)
-    as_html = {name: _literal(html.escape(value)) for name, value in brand.items()}
-    as_text = {name: _literal(value) for name, value in brand.items()}
     return {
         **spec.fields,
-        "html": fill_slots(layout.html, {**as_html, CONTENT_SLOT: spec.fields["html"].strip()}),
-        "text": fill_slots(layout.text, {**as_text, CONTENT_SLOT: spec.fields["text"].strip()}),
+        **{
+            kind: fill_slots(
+                getattr(layout, kind), {**slots(kind), CONTENT_SLOT: spec.fields[kind].strip()}
+            )
+            for kind in ESCAPE
+        },
     }
 
 
@@ -91,15 +104,16 @@ def render_branded(
     """What `render_fields(branded_fields(...), variables)` renders, without parsing each
     retailer's branded copy: the brand goes in as variables of one shared parse. Validation
     and preview render every retailer's templates this way (tests hold the two equal)."""
-    layout = library.layout_of(spec)
-    sources = dict(spec.fields)
-    values = dict(variables)
-    if layout is not None:
-        for kind, escape in (("html", html.escape), ("text", str)):
-            slots = {slot: "{{ " + f"{BRAND_SLOT}{kind}__{slot}" + " }}" for slot in brand}
-            sources[kind] = fill_slots(
-                getattr(layout, kind), {**slots, CONTENT_SLOT: spec.fields[kind].strip()}
-            )
-            values.update({f"{BRAND_SLOT}{kind}__{k}": escape(v) for k, v in brand.items()})
+    sources = _in_layout(
+        library, spec, lambda kind: {n: "{{ " + _slot_variable(kind, n) + " }}" for n in brand}
+    )
+    values = {
+        **variables,
+        **{_slot_variable(kind, n): ESCAPE[kind](v) for kind in ESCAPE for n, v in brand.items()},
+    }
     wanted = fields or tuple(sources)
     return render_fields({name: sources[name] for name in wanted}, values)
+
+
+def _slot_variable(kind: str, slot: str) -> str:
+    return f"{BRAND_SLOT}{kind}__{slot}"

@@ -102,6 +102,10 @@ class Layout:
     html_path: Path
     text_path: Path
 
+    def files(self) -> list[tuple[Path, str]]:
+        """(path, source) of the HTML and the text layout."""
+        return [(self.html_path, self.html), (self.text_path, self.text)]
+
 
 @dataclass(frozen=True)
 class TemplateLibrary:
@@ -212,7 +216,7 @@ def _check_campaigns(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem
     standard = sorted(t for t, spec in library.templates.items() if spec.variant_of is None)
     return [
         ConfigProblem(
-            f"conf/campaigns ({campaign.campaign_id})",
+            str(conf.campaign_paths.get(campaign.campaign_id, conf.root / "campaigns")),
             "templates",
             f"template '{template_id}' is not in the library (known: {standard})",
         )

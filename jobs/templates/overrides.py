@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from jobs.config import CampaignConfig, Conf
 from jobs.config.positions import value_line
 from jobs.templates.library import TemplateLibrary, TemplateSpec, campaign_templates
@@ -39,9 +37,8 @@ def override_problems(conf: Conf, library: TemplateLibrary) -> list[TemplateProb
                 )
                 if reason:
                     problems.append(_override(reason, template_id, metadata, line, retailer_id))
-    paths = _campaign_paths(conf.root)
     for campaign in conf.campaigns.values():
-        path = paths.get(campaign.campaign_id, Path("conf/campaigns"))
+        path = conf.campaign_paths.get(campaign.campaign_id, conf.root / "campaigns")
         problems += _campaign_override_problems(library, campaign, path)
     return problems
 
@@ -96,16 +93,3 @@ def _override(
     reason: str, template_id: str, path: Path, line: int, retailer_id: str | None
 ) -> TemplateProblem:
     return TemplateProblem("unknown-override", template_id, str(path), line, reason, retailer_id)
-
-
-def _campaign_paths(conf_root: Path) -> dict[str, Path]:
-    """Campaign id -> its file (generated campaigns, as in benchmarks, have none)."""
-    paths = {}
-    for path in sorted((conf_root / "campaigns").glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        if isinstance(data, dict) and "campaign_id" in data:
-            paths[str(data["campaign_id"])] = path
-    return paths

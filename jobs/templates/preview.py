@@ -9,7 +9,7 @@ sample customer, a real one from the warehouse, or edits typed in the page).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow.compute as pc
@@ -90,7 +90,7 @@ def build_preview(
     """Render a template for one retailer as its customer would receive it."""
     retailer = _retailer(conf, request.retailer_id)
     spec = _template(library, retailer, request.template_id)
-    campaign = _campaign(conf, retailer, spec, request.campaign_id)
+    campaign = _campaign(conf, retailer, request.campaign_id)
     customer = _customer(store, retailer, spec, campaign, request.customer_id)
     variant_id = _variant(campaign, request.variant_id or customer.variant_id)
     layers: Layers = configured_layers(
@@ -102,34 +102,33 @@ def build_preview(
     layers["customer"] = layer
     layers["edits"] = dict(request.edits)
     variables = merge_variables(*layers.values())
-    preview = Preview(
+    brand = merge_variables(layers["brand"])
+    rendered: dict[str, str] = {}
+    problems: list[str] = []
+    error = None
+    try:
+        rendered = render_branded(library, spec, brand, variables)
+    except LiquidError as failure:
+        error = str(failure).splitlines()[0]
+    else:
+        problems = [
+            f"{name}: {message} [{rule}]"
+            for rule, name, message in check_rendered(
+                spec.channel, rendered, library.metadata.limits, brand["unsubscribe_url"]
+            )
+        ]
+    return Preview(
         retailer.retailer_id,
         spec.deployed_id,
         spec.channel,
         customer.label,
-        {},
+        rendered,
         variables,
         winning_layers(layers),
         sorted({*spec.variables, *request.edits}),
+        problems,
+        error,
     )
-    return _rendered(library, spec, layers, preview)
-
-
-def _rendered(
-    library: TemplateLibrary, spec: TemplateSpec, layers: Layers, preview: Preview
-) -> Preview:
-    brand = merge_variables(layers["brand"])
-    try:
-        rendered = render_branded(library, spec, brand, preview.variables)
-    except LiquidError as error:
-        return replace(preview, error=str(error).splitlines()[0])
-    problems = [
-        f"{name}: {message} [{rule}]"
-        for rule, name, message in check_rendered(
-            spec.channel, rendered, library.metadata.limits, brand["unsubscribe_url"]
-        )
-    ]
-    return replace(preview, rendered=rendered, problems=problems)
 
 
 def _variant(campaign: CampaignConfig | None, variant_id: str | None) -> str | None:
@@ -167,7 +166,7 @@ def _template(library: TemplateLibrary, retailer: RetailerConfig, template_id: s
 
 
 def _campaign(
-    conf: Conf, retailer: RetailerConfig, spec: TemplateSpec, campaign_id: str | None
+    conf: Conf, retailer: RetailerConfig, campaign_id: str | None
 ) -> CampaignConfig | None:
     if campaign_id is None:
         return None

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
+from jobs.config.models import Variant
 from jobs.config.positions import value_line
 from jobs.templates.compose import CONTENT_SLOT, SLOT, parse, render_branded
 from jobs.templates.library import (
@@ -165,7 +167,7 @@ def _unsupplied(variable: str) -> str:
 
 def _layout_problems(layout: Layout) -> list[TemplateProblem]:
     problems = []
-    for path, source in ((layout.html_path, layout.html), (layout.text_path, layout.text)):
+    for path, source in layout.files():
         where = f"layout:{layout.name}"
         for match in SLOT.finditer(source):
             if match.group(1) not in (*BRAND_VARIABLES, CONTENT_SLOT):
@@ -179,10 +181,11 @@ def _layout_problems(layout: Layout) -> list[TemplateProblem]:
                         f"(known: {[*BRAND_VARIABLES, CONTENT_SLOT]})",
                     )
                 )
+        liquid = SLOT.sub("", source)
         try:
-            parse(SLOT.sub("", source))
+            parse(liquid)
         except LiquidSyntaxError as error:
-            line = _error_line(SLOT.sub("", source), error)
+            line = _error_line(liquid, error)
             problems.append(TemplateProblem("syntax", where, str(path), line, _first_line(error)))
             continue
         if path == layout.html_path:
@@ -198,9 +201,10 @@ def _layout_variables(
 ) -> list[TemplateProblem]:
     """A layout's own `{{ variables }}` (the preheader, say) must be supplied to each template."""
     problems = []
-    for path, source in ((layout.html_path, layout.html), (layout.text_path, layout.text)):
+    for path, source in layout.files():
+        liquid = SLOT.sub("", source)
         try:
-            globals_ = parse(SLOT.sub("", source)).analyze().globals
+            globals_ = parse(liquid).analyze().globals
         except LiquidSyntaxError:
             continue  # reported once, by _layout_problems
         for variable, uses in sorted(globals_.items()):
@@ -210,7 +214,7 @@ def _layout_variables(
                         "unsupplied-variable",
                         spec.template_id,
                         str(path),
-                        line_at(SLOT.sub("", source), uses[0].span.index),
+                        line_at(liquid, uses[0].span.index),
                         f"layout '{layout.name}' {_unsupplied(variable)}",
                     )
                 )
@@ -235,7 +239,7 @@ def rendered_problems(
         if campaign.retailer_id != retailer.retailer_id:
             continue
         for variant in campaign.variants:
-            if _variant_template(campaign, variant.variant_id, spec.channel) != spec.deployed_id:
+            if _variant_template(campaign, variant, spec.channel) != spec.deployed_id:
                 continue
             if not campaign_variables(campaign, variant.variant_id):
                 continue  # renders exactly as the retailer's, checked above
@@ -244,27 +248,16 @@ def rendered_problems(
                 if (found.rule, found.message) not in seen:
                     seen.add((found.rule, found.message))
                     message = f"variant '{variant.variant_id}': {found.message}"
-                    problems.append(_with(found, message=message, campaign=campaign.campaign_id))
+                    problems.append(
+                        replace(found, message=message, campaign_id=campaign.campaign_id)
+                    )
     return problems
 
 
-def _variant_template(campaign: CampaignConfig, variant_id: str, channel: str) -> str | None:
-    variant = next(v for v in campaign.variants if v.variant_id == variant_id)
+def _variant_template(campaign: CampaignConfig, variant: Variant, channel: str) -> str | None:
     if channel not in campaign.channels:
         return None
     return variant.templates.get(channel, campaign.templates.get(channel))
-
-
-def _with(problem: TemplateProblem, *, message: str, campaign: str) -> TemplateProblem:
-    return TemplateProblem(
-        problem.rule,
-        problem.template_id,
-        problem.file,
-        problem.line,
-        message,
-        problem.retailer_id,
-        campaign,
-    )
 
 
 def _render_checks(
