@@ -41,6 +41,17 @@ COMMANDS: dict[str, Command] = {
     "provider-sim": Command(
         "jobs.provider_sim", "run", "run the provider simulator on loopback for every workspace"
     ),
+    "check-inputs": Command(
+        "jobs.checks_job",
+        "check_inputs",
+        "data quality gate on customers, orders and consents (what launch checks first)",
+    ),
+    "check-run": Command(
+        "jobs.checks_job",
+        "check_run",
+        "check a launched run after delivery: every message recorded, few failures",
+        "add_run_arguments",
+    ),
     "deliver": Command(
         "jobs.deliver_job",
         "run",
@@ -72,6 +83,22 @@ COMMANDS: dict[str, Command] = {
         "jobs.ingest_job",
         "run",
         "pull every workspace's event export into delivery_events (exactly once)",
+    ),
+    "onboard-retailer": Command(
+        "jobs.onboard_job",
+        "run",
+        "add a retailer: validate, provision its workspace, deploy templates, start warming",
+    ),
+    "update-warming": Command(
+        "jobs.warming_job",
+        "run",
+        "decide today's email cap of every warming IP pool from yesterday's deliverability",
+    ),
+    "simulate-warming": Command(
+        "jobs.warming_job",
+        "simulate",
+        "run the warming update over simulated weeks of sending (throwaway warehouse)",
+        "add_simulation_arguments",
     ),
     "attribute": Command(
         "jobs.attribute_job",

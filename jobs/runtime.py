@@ -15,6 +15,9 @@ from pyspark.sql import SparkSession
 from jobs.config import Conf, load_conf
 from jobs.warehouse import Warehouse, build_spark
 
+# The exit code of a run that found nothing to do (a scheduler skips the task).
+NOTHING_TO_DO = 99
+
 
 @dataclass(frozen=True)
 class JobContext:

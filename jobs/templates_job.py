@@ -6,7 +6,7 @@ import argparse
 
 from jobs.config import load_conf
 from jobs.providers.routing import ProviderRouter
-from jobs.runtime import add_common_arguments, emit
+from jobs.runtime import NOTHING_TO_DO, add_common_arguments, emit
 from jobs.templates import load_library
 from jobs.templates.deploy import DEFAULT_CONCURRENCY, deploy_library
 from jobs.warehouse.store import DeltaStore
@@ -21,12 +21,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"workspaces deployed at once (default {DEFAULT_CONCURRENCY}); "
         "each is paced by its own rate limit",
     )
+    parser.add_argument(
+        "--retailer",
+        action="append",
+        default=None,
+        help="deploy only to this retailer's workspace (repeatable; default: every retailer)",
+    )
+    parser.add_argument(
+        "--if-changed",
+        action="store_true",
+        help=f"exit {NOTHING_TO_DO} without contacting any workspace when nothing changed "
+        "since the last complete deploy (what the scheduled Airflow DAG runs)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when every template reached every workspace; 1 when something was
-    withheld (validation) or a workspace failed; the summary says which."""
+    withheld (validation) or a workspace failed; the summary says which; 99 with
+    --if-changed when there was nothing to deploy."""
     conf = load_conf(args.conf, profile=args.profile)
+    for retailer_id in args.retailer or []:
+        conf.retailer(retailer_id)  # an unknown id fails here, before any request
     router = ProviderRouter(conf)
     try:
         report = deploy_library(
@@ -35,9 +50,13 @@ def run(args: argparse.Namespace) -> int:
             router,
             store=DeltaStore.from_profile(conf.profile),
             concurrency=args.concurrency,
+            retailer_ids=args.retailer,
+            if_changed=args.if_changed,
         )
     finally:
         router.close()
     for line in report.lines():
         emit(line)
+    if report.skipped:
+        return NOTHING_TO_DO
     return 0 if report.ok else 1

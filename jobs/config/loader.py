@@ -88,6 +88,8 @@ def load_conf(conf_dir: Path | None = None, *, profile: str | None = None) -> Co
     )
     campaigns, _ = load_many(root / "campaigns", CampaignConfig, "campaign_id", problems)
     problems.extend(_cross_check(retailers, campaigns, broken_retailers))
+    if platform is not None:
+        problems.extend(_undefined_pools(platform, retailers, root / "platform.yaml"))
     if problems or platform is None or profile_model is None:
         raise ConfigError(problems)
     return Conf(
@@ -185,6 +187,57 @@ def _problems_from(path: Path, error: ValidationError) -> list[ConfigProblem]:
             str(path), ".".join(str(part) for part in issue["loc"]) or "(top)", issue["msg"]
         )
         for issue in error.errors()
+    ]
+
+
+def check_new_retailer(conf: Conf, path: Path) -> RetailerConfig:
+    """A retailer file about to join `conf`, validated alone and against every other file.
+
+    Raises one ConfigError naming `path` for every problem; nothing is copied or
+    provisioned before this passes.
+    """
+    problems: list[ConfigProblem] = []
+    retailer = load_one(path, RetailerConfig, problems)
+    if retailer is not None:
+        target = conf.root / "retailers" / f"{retailer.retailer_id}.yaml"
+        others = {
+            rid: (model, conf.root / "retailers" / f"{rid}.yaml")
+            for rid, model in conf.retailers.items()
+            if rid != retailer.retailer_id
+        }
+        elsewhere = target.exists() and target.resolve() != path.resolve()
+        if elsewhere and load_one(target, RetailerConfig, []) != retailer:
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    "retailer_id",
+                    f"'{retailer.retailer_id}' is already configured differently in {target}; "
+                    "edit that file instead (onboarding never overwrites a retailer)",
+                )
+            )
+        others[retailer.retailer_id] = (retailer, path)
+        problems += _cross_check(others, {}, set())
+        problems += _undefined_pools(
+            conf.platform, {retailer.retailer_id: (retailer, path)}, conf.root / "platform.yaml"
+        )
+    if problems or retailer is None:
+        raise ConfigError(problems)
+    return retailer
+
+
+def _undefined_pools(
+    platform: PlatformConfig, retailers: dict[str, tuple[RetailerConfig, Path]], platform_path: Path
+) -> list[ConfigProblem]:
+    """A retailer's IP pool must be declared: a misspelt pool would escape its warming plan."""
+    return [
+        ConfigProblem(
+            str(path),
+            "ip_pool",
+            f"IP pool '{retailer.ip_pool}' is not declared under ip_pools in {platform_path} "
+            f"(declared: {sorted(platform.ip_pools)}); declare it there with its daily_capacity",
+        )
+        for retailer, path in retailers.values()
+        if retailer.ip_pool not in platform.ip_pools
     ]
 
 

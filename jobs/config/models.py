@@ -62,7 +62,8 @@ class RetailerConfig(StrictModel):
     rate_limit: RateLimit
     ip_pool: Identifier
     frequency_cap: FrequencyCap = FrequencyCap(max_messages=3, window_days=7)
-    # Messages a day the retailer may send (its warming plan's cap); none means uncapped.
+    # Email a day the retailer may send whatever its pool's warming allows (the lower
+    # of the two applies); none means only the warming plan caps it.
     daily_cap: int | None = Field(default=None, ge=1)
 
     def sending_identity(self, sending_domain: str) -> str:
@@ -247,9 +248,59 @@ class ReportingSettings(StrictModel):
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
 
 
+class WarmingPlan(StrictModel):
+    """A pool's daily email volume, from a small start up to its capacity over the ramp.
+
+    Mailbox providers judge a new IP by its first weeks: volume grows geometrically
+    from `start_daily_volume` to the pool's `daily_capacity` in `ramp_days` good days.
+    """
+
+    start_daily_volume: int = Field(ge=50, le=1000)
+    ramp_days: int = Field(default=35, ge=28, le=42)  # 4 to 6 weeks
+
+
+class IpPool(StrictModel):
+    """Sending IPs shared by the retailers that name them; warm, or warming by a plan."""
+
+    # Email the pool's IPs can send a day once warm (IPs x what each may send).
+    daily_capacity: int = Field(ge=1000)
+    # None: the pool is warm and only its capacity limits it.
+    warming: WarmingPlan | None = None
+
+
+class HoldWhen(StrictModel):
+    """Yesterday's deliverability that stops a ramp (README: IP warming)."""
+
+    delivery_rate_at_most: float = Field(default=0.90, gt=0, lt=1)
+    bounce_rate_above: float = Field(default=0.05, gt=0, lt=1)
+    complaint_rate_above: float = Field(default=0.001, gt=0, lt=1)
+
+
+class WarmingSettings(StrictModel):
+    hold_when: HoldWhen = HoldWhen()
+    # A bad day holds the cap; this many bad days in a row step the ramp back.
+    back_off_after_bad_days: int = Field(default=2, ge=1)
+    back_off_steps: int = Field(default=3, ge=1)
+    # A ramp advances only on a day that used this share of its cap: reputation is
+    # earned by volume sent, so an unused cap is not raised.
+    advance_when_used_share: float = Field(default=0.5, ge=0, le=1)
+    # A pool whose sends reach this share of its capacity raises a capacity alert.
+    capacity_alert_share: float = Field(default=0.8, gt=0, le=1)
+
+
+class ProviderPlatform(StrictModel):
+    """The provider's account-level API, which creates workspaces (retailer onboarding)."""
+
+    base_url: str = Field(pattern=r"^https?://")
+    api_key_env: EnvVarName
+
+
 class PlatformConfig(StrictModel):
     """Settings shared by every retailer on the platform."""
 
     sending_domain: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
     promo_code_secret_env: EnvVarName = "CAMPAIGNS_PROMO_SECRET"
     reporting: ReportingSettings = ReportingSettings()
+    ip_pools: dict[Identifier, IpPool] = Field(default_factory=dict)
+    warming: WarmingSettings = WarmingSettings()
+    provider_platform: ProviderPlatform | None = None

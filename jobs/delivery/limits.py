@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class DailyCap:
-    """Messages the retailer may still send today (warming plan); None means uncapped."""
+    """Email the retailer may still send today (warming plan); None means uncapped."""
 
     remaining: int | None
 

@@ -21,11 +21,20 @@ from jobs.config import Conf
 from jobs.delivery.controls import CONTROLS, paused_campaigns
 from jobs.delivery.records import CAP_DEFERRAL, PENDING_STATUSES
 from jobs.warehouse.store import DeltaStore
+from jobs.warming.schedule import warming_caps
 
 EVENTS = "campaign_events"
 SENDS = "message_sends"
 SOURCE_APP_ID = "delivery/campaign_events"
-LEDGER_COLUMNS = ["retailer_id", "campaign_id", "run_id", "status", "reason", "completed_at"]
+LEDGER_COLUMNS = [
+    "retailer_id",
+    "campaign_id",
+    "run_id",
+    "channel",
+    "status",
+    "reason",
+    "completed_at",
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def plan_delivery(
         if ledger is not None
         else None
     )
-    caps = remaining_caps(conf, ledger_df, today)
+    caps = remaining_caps(conf, ledger_df, today, warming_caps(store, conf, today))
     newest = _files(store, events.version())
     units = added_files(store, committed, events.version(), newest)
     units += carry_over(store, ledger_df, caps, newest)
@@ -111,23 +120,33 @@ def added_files(
     ]
 
 
-def remaining_caps(conf: Conf, ledger_df: pa.Table | None, today: date) -> dict[str, int | None]:
-    """Each capped retailer's messages left for today (UTC), after what the ledger sent."""
+def remaining_caps(
+    conf: Conf,
+    ledger_df: pa.Table | None,
+    today: date,
+    warming: dict[str, int | None],
+) -> dict[str, int | None]:
+    """Each capped retailer's email left for today (UTC), after what the ledger sent.
+
+    The cap is the lower of the retailer's own `daily_cap` and its share of its
+    pool's warming cap (warming_schedule); push uses no sending IPs and is not capped.
+    """
     midnight = datetime.combine(today, time.min, tzinfo=UTC)
     sent_today: dict[str, int] = defaultdict(int)
     if ledger_df is not None and ledger_df.num_rows:
         mask = pc.and_(
-            pc.equal(ledger_df["status"], "sent"),
+            pc.and_(pc.equal(ledger_df["status"], "sent"), pc.equal(ledger_df["channel"], "email")),
             pc.greater_equal(
                 ledger_df["completed_at"], pa.scalar(midnight, ledger_df["completed_at"].type)
             ),
         )
         for retailer in ledger_df.filter(mask).column("retailer_id").to_pylist():
             sent_today[retailer] += 1
-    return {
-        rid: None if r.daily_cap is None else max(0, r.daily_cap - sent_today[rid])
-        for rid, r in conf.retailers.items()
-    }
+    caps: dict[str, int | None] = {}
+    for rid, retailer in conf.retailers.items():
+        limits = [c for c in (retailer.daily_cap, warming.get(rid)) if c is not None]
+        caps[rid] = max(0, min(limits) - sent_today[rid]) if limits else None
+    return caps
 
 
 def carry_over(

@@ -61,6 +61,11 @@ class _Attempt:
     reason: str | None = None
 
 
+def _capped(batch: EventChunk) -> bool:
+    """Daily caps protect the sending IPs' reputation: email only."""
+    return batch.group.channel == "email"
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -100,13 +105,13 @@ class BatchSender:
         if not ws.breaker.allows():
             reason = "workspace unavailable (circuit open)"
             return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
-        allowed = ws.cap.reserve(len(batch.events))
+        allowed = ws.cap.reserve(len(batch.events)) if _capped(batch) else len(batch.events)
         sendable, over_cap = batch.events[:allowed], batch.events[allowed:]
         outcomes = _decided(batch, over_cap, "deferred", CAP_DEFERRAL)
         if not sendable:
             return _report(batch, outcomes, 0, 0)
         attempt = await self._send_with_retries(ws, batch._replace(events=sendable))
-        if attempt.status != "sent" or attempt.results is None:
+        if _capped(batch) and (attempt.status != "sent" or attempt.results is None):
             ws.cap.release(len(sendable))
         outcomes.extend(_sent_outcomes(batch, sendable, attempt))
         return _report(batch, outcomes, attempt.attempts, attempt.throttled)

@@ -115,3 +115,26 @@ class Provider(Protocol):
 class AsyncProvider(Protocol):
     async def send_batch(self, batch: SendBatch) -> list[RecipientResult]: ...
     async def close(self) -> None: ...
+
+
+ProvisionResult = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec:
+    """What a retailer's workspace must be: its key, sending identity, pool and limits."""
+
+    workspace_id: str
+    retailer_id: str
+    name: str
+    sending_identity: str
+    ip_pool: str
+    api_key: str
+    requests_per_second: float
+    burst: int
+
+
+class Provisioner(Protocol):
+    """The provider's account-level API: make a workspace match its spec (idempotent)."""
+
+    def ensure_workspace(self, spec: WorkspaceSpec) -> ProvisionResult: ...

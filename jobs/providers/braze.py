@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from typing import Any, Literal
 
 import aiohttp
@@ -20,10 +21,12 @@ from jobs.providers.base import (
     Channel,
     EventPage,
     PermanentError,
+    ProvisionResult,
     RecipientResult,
     RetryableError,
     SendBatch,
     Template,
+    WorkspaceSpec,
 )
 from jobs.providers.wire import (
     Workspace,
@@ -115,6 +118,40 @@ class BrazeClient:
 
     def close(self) -> None:
         self._session.close()
+
+
+class BrazePlatformClient:
+    """The account-level API (one key for the whole platform): creates and updates workspaces.
+
+    One PUT per workspace makes it match its spec, so onboarding can run again safely.
+    """
+
+    def __init__(
+        self, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self.timeout = timeout
+
+    def ensure_workspace(self, spec: WorkspaceSpec) -> ProvisionResult:
+        url = f"{self.base_url}/workspaces/{spec.workspace_id}"
+        where = f"provider platform PUT {url}"
+        try:
+            response = requests.put(
+                url, json=asdict(spec), headers=self._headers, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise RetryableError(f"{where}: {error}") from error
+        payload = _json(response.text)
+        failure = classify(response.status_code, response.headers, payload, where=where)
+        if failure is not None:
+            raise failure
+        status = payload.get("status")
+        if status not in ("created", "updated", "unchanged"):
+            raise PermanentError(
+                f"{where}: unexpected answer {payload}", status=response.status_code
+            )
+        return status
 
 
 class AsyncBrazeClient:

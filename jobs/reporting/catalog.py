@@ -15,6 +15,7 @@ so a dashboard's numbers are the SQL reports' numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
@@ -47,23 +48,37 @@ def default_sql_dir(conf: Conf) -> Path:
 
 
 def register_catalog(
-    spark: SparkSession, warehouse: Warehouse, conf: Conf, sql_dir: Path
+    spark: SparkSession,
+    warehouse: Warehouse,
+    conf: Conf,
+    sql_dir: Path,
+    *,
+    views: Collection[str] | None = None,
 ) -> Catalog:
+    """Register tables, dimensions and the sql/ views (`views` and what they read, or all).
+
+    Registering again (a new snapshot of the tables) replaces every name.
+    """
     for name in TABLES:
         warehouse.read_or_empty(name).createOrReplaceTempView(name)
     dimensions = dimension_frames(spark, conf)
     for name, frame in dimensions.items():
         frame.createOrReplaceTempView(name)
-    return Catalog(sorted(TABLES), sorted(dimensions), register_views(spark, sql_dir))
+    return Catalog(sorted(TABLES), sorted(dimensions), register_views(spark, sql_dir, views))
 
 
-def register_views(spark: SparkSession, sql_dir: Path) -> list[str]:
-    """Each sql/*.sql as a view, every file after the views it reads."""
+def register_views(
+    spark: SparkSession, sql_dir: Path, wanted: Collection[str] | None = None
+) -> list[str]:
+    """Each sql/*.sql (or those `wanted` need) as a view, every file after the views it reads."""
     queries = {
         path.stem: statement_text(path.read_text(encoding="utf-8"))
         for path in sorted(sql_dir.glob("*.sql"))
     }
     ordered = dependency_order(queries)
+    if wanted is not None:
+        needed = _with_dependencies(queries, wanted, sql_dir)
+        ordered = [name for name in ordered if name in needed]
     for name in ordered:
         try:
             # Each view is computed once, on first use, and kept (a local checkpoint):
@@ -76,12 +91,24 @@ def register_views(spark: SparkSession, sql_dir: Path) -> list[str]:
     return ordered
 
 
+def _with_dependencies(queries: dict[str, str], wanted: Collection[str], sql_dir: Path) -> set[str]:
+    unknown = sorted(set(wanted) - set(queries))
+    if unknown:
+        raise SqlError(f"no such view in {sql_dir}: {unknown} (views: {sorted(queries)})")
+    mentions = _mentions(queries)
+    needed: set[str] = set()
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending += mentions[name]
+    return needed
+
+
 def dependency_order(queries: dict[str, str]) -> list[str]:
     """Names ordered so that each comes after the other views its query mentions."""
-    mentions = {
-        name: {other for other in queries if other != name and re.search(rf"\b{other}\b", q)}
-        for name, q in queries.items()
-    }
+    mentions = _mentions(queries)
     ordered: list[str] = []
     while len(ordered) < len(queries):
         ready = sorted(n for n in queries if n not in ordered and mentions[n] <= set(ordered))
@@ -90,6 +117,14 @@ def dependency_order(queries: dict[str, str]) -> list[str]:
             raise SqlError(f"sql/ views that read each other in a cycle: {cycle}")
         ordered += ready
     return ordered
+
+
+def _mentions(queries: dict[str, str]) -> dict[str, set[str]]:
+    """The other views each query reads."""
+    return {
+        name: {other for other in queries if other != name and re.search(rf"\b{other}\b", q)}
+        for name, q in queries.items()
+    }
 
 
 def statement_text(text: str) -> str:

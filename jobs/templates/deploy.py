@@ -12,11 +12,12 @@ everything else still goes out.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 Action = Literal["created", "updated", "unchanged", "failed"]
 T = TypeVar("T")
 DEFAULT_CONCURRENCY = 64
+DEPLOYMENTS = "template_deployments"
+# Commit metadata of template_deployments: what the last complete deploy put everywhere.
+FINGERPRINT_KEY = "templates.fingerprint"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class DeployReport:
     seconds: float
     deploy_run_id: str
     validate_seconds: float = 0.0
+    skipped: bool = False  # `if_changed` found everything as the last deploy left it
 
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -82,6 +87,8 @@ class DeployReport:
         return not self.failed_retailers and not self.problems
 
     def lines(self) -> list[str]:
+        if self.skipped:
+            return ["templates unchanged since the last complete deploy: no workspace contacted"]
         counts = self.counts()
         lines = [
             f"templates deployed to {len(self.retailers)} retailers in {self.seconds:.1f} s: "
@@ -97,12 +104,17 @@ class DeployReport:
 
 
 def plan_deploy(
-    conf: Conf, library: TemplateLibrary, problems: list[TemplateProblem]
+    conf: Conf,
+    library: TemplateLibrary,
+    problems: list[TemplateProblem],
+    retailer_ids: Collection[str] | None = None,
 ) -> list[RetailerDeploy]:
     """Each retailer's branded templates, less those its validation problems withhold."""
     blocked = {(p.template_id, p.retailer_id) for p in problems if p.blocks_deploy}
     plans = []
     for retailer in conf.retailers.values():
+        if retailer_ids is not None and retailer.retailer_id not in retailer_ids:
+            continue
         plan = RetailerDeploy(retailer.retailer_id)
         brand = retailer_variables(conf, retailer)
         for spec in library.for_retailer(retailer):
@@ -125,19 +137,38 @@ def deploy_library(
     *,
     store: DeltaStore | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    retailer_ids: Collection[str] | None = None,
+    if_changed: bool = False,
 ) -> DeployReport:
-    """Validate, then deploy every retailer concurrently; record what changed in `store`."""
+    """Validate, then deploy every retailer (or `retailer_ids`) concurrently; record
+    what changed in `store`. With `if_changed`, nothing is contacted when the planned
+    content equals what the last complete deploy recorded."""
     started = time.monotonic()
     problems = validate_library(conf, library)
     validated = time.monotonic()
-    plans = plan_deploy(conf, library, problems)
+    plans = plan_deploy(conf, library, problems, retailer_ids)
+    fingerprint = deploy_fingerprint(plans, problems)
+    recorded = store.newest_metadata(DEPLOYMENTS, FINGERPRINT_KEY) if store else None
+    if if_changed and recorded == fingerprint:
+        return DeployReport(plans, problems, 0.0, "", validated - started, skipped=True)
     asyncio.run(_deploy_all(conf, plans, router, concurrency))
     report = DeployReport(
         plans, problems, time.monotonic() - started, uuid.uuid4().hex, validated - started
     )
     if store is not None:
-        _record(store, report)
+        complete = report.ok and retailer_ids is None
+        _record(store, report, {FINGERPRINT_KEY: fingerprint} if complete else None)
     return report
+
+
+def deploy_fingerprint(plans: list[RetailerDeploy], problems: list[TemplateProblem]) -> str:
+    """What a deploy would leave in every workspace: each retailer's template hashes."""
+    digest = hashlib.sha256()
+    for plan in sorted(plans, key=lambda p: p.retailer_id):
+        for template_id, planned in sorted(plan.planned.items()):
+            digest.update(f"{plan.retailer_id}|{template_id}|{planned.content_hash}\n".encode())
+    digest.update(f"problems {len(problems)}".encode())
+    return digest.hexdigest()
 
 
 async def _deploy_all(
@@ -208,8 +239,13 @@ async def _deploy_retailer(plan: RetailerDeploy, lane: _Lane) -> None:
         plan.actions[template_id] = "created" if action == "create" else "updated"
 
 
-def _record(store: DeltaStore, report: DeployReport) -> None:
-    """One row per template written, in one commit: the workspace content history."""
+def _record(
+    store: DeltaStore, report: DeployReport, metadata: dict[str, str] | None = None
+) -> None:
+    """One row per template written, in one commit: the workspace content history.
+
+    `metadata` (a complete deploy's fingerprint) is committed even when nothing changed.
+    """
     now = datetime.now(UTC)
     rows = [
         {
@@ -226,5 +262,6 @@ def _record(store: DeltaStore, report: DeployReport) -> None:
         for template_id, action in sorted(plan.actions.items())
         if action in ("created", "updated")
     ]
-    if rows:
-        store.append("template_deployments", pa.Table.from_pylist(rows))
+    if rows or metadata:
+        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(DEPLOYMENTS))
+        store.append(DEPLOYMENTS, table, metadata=metadata)

@@ -33,6 +33,7 @@ def _schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
 
 _STRING, _LONG, _INT = T.StringType(), T.LongType(), T.IntegerType()
 _TS, _BOOL, _DOUBLE = T.TimestampType(), T.BooleanType(), T.DoubleType()
+_DATE = T.DateType()
 _STRING_MAP = T.MapType(T.StringType(), T.StringType(), True)
 _COUNT_MAP = T.MapType(T.StringType(), T.LongType(), True)
 
@@ -241,6 +242,52 @@ ATTRIBUTED_ORDERS = TableSpec(
     ),
 )
 
+WARMING_SCHEDULE = TableSpec(
+    name="warming_schedule",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("ip_pool", _STRING, False),
+        ("schedule_date", _DATE, False),
+        ("state", _STRING, False),
+        ("step", _INT, False),
+        ("bad_days", _INT, False),
+        ("pool_daily_cap", _LONG, False),
+        ("daily_cap", _LONG, False),
+        ("reason", _STRING, False),
+        ("judged_sent", _LONG, True),
+        ("judged_delivery_rate", _DOUBLE, True),
+        ("judged_bounce_rate", _DOUBLE, True),
+        ("judged_complaint_rate", _DOUBLE, True),
+        ("updated_at", _TS, False),
+    ),
+    partition_by=(),
+    description=(
+        "Each warming pool's state per day (ramping, holding, backing_off, warmed) and "
+        "the email cap of every retailer in it (its share of the pool's cap), decided from "
+        "the previous day's deliverability (`judged_*`); the delivery job enforces "
+        "`daily_cap` from the newest row on or before today."
+    ),
+)
+
+CAPACITY_ALERTS = TableSpec(
+    name="capacity_alerts",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("ip_pool", _STRING, False),
+        ("alert_date", _DATE, False),
+        ("pool_sent", _LONG, False),
+        ("daily_capacity", _LONG, False),
+        ("utilization", _DOUBLE, False),
+        ("message", _STRING, False),
+        ("raised_at", _TS, False),
+    ),
+    partition_by=(),
+    description=(
+        "An IP pool whose day of email reached `capacity_alert_share` of its capacity: "
+        "one row per retailer sharing it, a request to add IPs before caps bind."
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -254,6 +301,8 @@ TABLES: dict[str, TableSpec] = {
         CAMPAIGN_CONTROLS,
         TEMPLATE_DEPLOYMENTS,
         ATTRIBUTED_ORDERS,
+        WARMING_SCHEDULE,
+        CAPACITY_ALERTS,
     )
 }
 INPUT_TABLES = ("customers", "orders", "consents")

@@ -48,6 +48,8 @@ class Simulator:
     pools: dict[str, PoolCap] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
     random: random.Random = field(default_factory=lambda: random.Random(7))
+    # The account-level key that may create workspaces (none: the platform API refuses).
+    platform_key: str | None = None
 
 
 SIMULATOR = web.AppKey("simulator", Simulator)
@@ -229,6 +231,7 @@ def _deliver(
         "customer_id": recipient["external_user_id"],
         "address": recipient.get("address"),
         "channel": body["channel"],
+        "from": ws.sending_identity if body["channel"] == "email" else None,
         "template_id": template.template_id,
         "variant_id": body.get("variant_id"),
         "campaign_run_id": body.get("campaign_run_id"),
@@ -301,6 +304,57 @@ async def export_events(request: web.Request) -> web.Response:
     return web.json_response({"events": page, "next_cursor": next_cursor})
 
 
+WORKSPACE_SPEC_FIELDS = (
+    "workspace_id",
+    "retailer_id",
+    "name",
+    "sending_identity",
+    "ip_pool",
+    "api_key",
+    "requests_per_second",
+    "burst",
+)
+
+
+async def platform_workspace(request: web.Request) -> web.Response:
+    """PUT /platform/workspaces/{id}: create the workspace, or make it match the spec."""
+    sim = request.app[SIMULATOR]
+    if sim.platform_key is None or request.headers.get("Authorization") != (
+        f"Bearer {sim.platform_key}"
+    ):
+        _reject(401, "invalid platform API key")
+    body = await _json_body(request)
+    missing = [name for name in WORKSPACE_SPEC_FIELDS if name not in body]
+    if missing or body["workspace_id"] != request.match_info["workspace_id"]:
+        _reject(400, f"workspace spec lacks {missing} or names another workspace")
+    ws = sim.workspaces.get(body["workspace_id"])
+    if ws is not None and ws.retailer_id != body["retailer_id"]:
+        _reject(409, f"workspace '{ws.workspace_id}' belongs to retailer '{ws.retailer_id}'")
+    limiter = TokenBucket(float(body["requests_per_second"]), int(body["burst"]))
+    wanted = (
+        body["api_key"],
+        body["ip_pool"],
+        body["sending_identity"],
+        limiter.rate,
+        limiter.burst,
+    )
+    if ws is None:
+        sim.workspaces[body["workspace_id"]] = WorkspaceState(
+            workspace_id=body["workspace_id"],
+            retailer_id=body["retailer_id"],
+            api_key=body["api_key"],
+            ip_pool=body["ip_pool"],
+            limiter=limiter,
+            sending_identity=body["sending_identity"],
+        )
+        return web.json_response({"status": "created"}, status=201)
+    if (ws.api_key, ws.ip_pool, ws.sending_identity, ws.limiter.rate, ws.limiter.burst) == wanted:
+        return web.json_response({"status": "unchanged"})
+    ws.api_key, ws.ip_pool, ws.sending_identity = wanted[:3]
+    ws.limiter = limiter
+    return web.json_response({"status": "updated"})
+
+
 async def admin_state(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     return web.json_response(
@@ -311,6 +365,8 @@ async def admin_state(request: web.Request) -> web.Response:
             "workspaces": {
                 ws_id: {
                     "retailer_id": ws.retailer_id,
+                    "sending_identity": ws.sending_identity,
+                    "ip_pool": ws.ip_pool,
                     "faults": asdict(ws.faults),
                     "counters": dict(ws.counters),
                     "messages": len(ws.messages),
@@ -389,6 +445,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post(f"{prefix}/templates/{{channel}}/{{action:create|update}}", template_write)
     app.router.add_get(f"{prefix}/templates/{{channel}}/list", template_list)
     app.router.add_get(f"{prefix}/events/export", export_events)
+    app.router.add_put("/platform/workspaces/{workspace_id}", platform_workspace)
     app.router.add_get("/_admin/state", admin_state)
     app.router.add_post("/_admin/faults", admin_faults)
     app.router.add_post("/_admin/pools", admin_pools)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from jobs.config import Conf
+from jobs.config.secrets import secret_from_env
 from jobs.loopback import LOOPBACK, AppThread
 from jobs.providers.routing import workspace_for
 from jobs.providers.simulator.app import Simulator, build_app
@@ -32,10 +33,23 @@ def simulator_from_conf(
             api_key=workspace.api_key,
             ip_pool=retailer.ip_pool,
             limiter=TokenBucket(retailer.rate_limit.requests_per_second, retailer.rate_limit.burst),
+            sending_identity=retailer.sending_identity(conf.platform.sending_domain),
         )
-    simulator = Simulator(workspaces=workspaces, render_mode=render_mode)
+    simulator = Simulator(
+        workspaces=workspaces, render_mode=render_mode, platform_key=platform_key(conf)
+    )
     simulator.faults.update(faults or {})
     return simulator
+
+
+def platform_key(conf: Conf) -> str | None:
+    """The provider platform API's key, when the platform has that API configured."""
+    platform = conf.platform.provider_platform
+    if platform is None:
+        return None
+    return secret_from_env(
+        platform.api_key_env, conf.profile, purpose="provider platform API key"
+    ).decode()
 
 
 def point_conf_at(conf: Conf, server_url: str) -> Conf:
@@ -50,7 +64,11 @@ def point_conf_at(conf: Conf, server_url: str) -> Conf:
         )
         for rid, r in conf.retailers.items()
     }
-    return replace(conf, retailers=retailers)
+    platform = conf.platform
+    if platform.provider_platform is not None:
+        api = platform.provider_platform.model_copy(update={"base_url": f"{server_url}/platform"})
+        platform = platform.model_copy(update={"provider_platform": api})
+    return replace(conf, retailers=retailers, platform=platform)
 
 
 def serve_forever(simulator: Simulator, *, port: int, host: str = LOOPBACK) -> None:

@@ -137,6 +137,7 @@ class WorkspaceState:
     api_key: str
     ip_pool: str
     limiter: TokenBucket
+    sending_identity: str | None = None  # the From address of its email
     faults: Faults = field(default_factory=Faults)
     templates: dict[tuple[str, str], StoredTemplate] = field(default_factory=dict)
     sent_ids: set[str] = field(default_factory=set)

@@ -1,0 +1,234 @@
+"""warming_schedule and capacity_alerts: what the daily warming update writes and delivery reads.
+
+The pool is the unit of reputation, so the state machine runs per pool; the
+rows are per retailer (its share of the pool's cap), because the delivery job
+enforces caps per retailer and every key includes the retailer. A day's rows
+are upserted on (retailer_id, ip_pool, schedule_date): rerunning a day's update
+rewrites that day from the days before it, never stacking a second step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jobs.config import Conf
+from jobs.config.models import IpPool
+from jobs.warehouse.store import DeltaStore
+from jobs.warming.plan import PoolDay, PoolState, first_day, next_day, shares
+
+SCHEDULE = "warming_schedule"
+ALERTS = "capacity_alerts"
+SCHEDULE_KEYS = ("retailer_id", "ip_pool", "schedule_date")
+
+
+@dataclass(frozen=True)
+class PoolDecision:
+    """One pool's day: its new state, what it was judged on, and each member's cap."""
+
+    ip_pool: str
+    schedule_date: date
+    state: PoolState
+    judged: PoolDay | None
+    caps: dict[str, int]
+
+
+def warming_pools(conf: Conf) -> dict[str, IpPool]:
+    return {name: pool for name, pool in conf.platform.ip_pools.items() if pool.warming}
+
+
+def pool_members(conf: Conf, ip_pool: str) -> list[str]:
+    """The retailers sending email from the pool (push does not use sending IPs)."""
+    return sorted(
+        r.retailer_id
+        for r in conf.retailers.values()
+        if r.ip_pool == ip_pool and "email" in r.channels
+    )
+
+
+def latest_states(store: DeltaStore, before: date) -> dict[str, PoolState]:
+    """Each pool's newest state from a day before `before`."""
+    rows = _rows_before(store, before)
+    newest: dict[str, tuple[date, PoolState]] = {}
+    for row in rows.to_pylist():
+        day = row["schedule_date"]
+        if row["ip_pool"] not in newest or day > newest[row["ip_pool"]][0]:
+            newest[row["ip_pool"]] = (day, _state(row))
+    return {pool: state for pool, (_, state) in newest.items()}
+
+
+def decide(
+    conf: Conf,
+    previous: dict[str, PoolState],
+    yesterday: dict[str, PoolDay],
+    today: date,
+) -> list[PoolDecision]:
+    """Today's state of every warming pool: a pool without history starts its plan."""
+    decisions = []
+    for name, pool in sorted(warming_pools(conf).items()):
+        judged: PoolDay | None = yesterday.get(name, PoolDay(0, 0, 0, 0))
+        if name in previous and judged is not None:
+            state = next_day(previous[name], judged, pool, conf.platform.warming)
+        else:
+            state, judged = first_day(pool), None
+        caps = shares(state.daily_cap, pool_members(conf, name))
+        decisions.append(PoolDecision(name, today, state, judged, caps))
+    return decisions
+
+
+def write_decisions(store: DeltaStore, decisions: list[PoolDecision]) -> int:
+    """Upsert each member's row of each decision; returns the rows written."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "retailer_id": retailer_id,
+            "ip_pool": d.ip_pool,
+            "schedule_date": d.schedule_date,
+            "state": d.state.state,
+            "step": d.state.step,
+            "bad_days": d.state.bad_days,
+            "pool_daily_cap": d.state.daily_cap,
+            "daily_cap": cap,
+            "reason": d.state.reason,
+            "judged_sent": d.judged.sent if d.judged else None,
+            "judged_delivery_rate": d.judged.delivery_rate if d.judged else None,
+            "judged_bounce_rate": d.judged.bounce_rate if d.judged else None,
+            "judged_complaint_rate": d.judged.complaint_rate if d.judged else None,
+            "updated_at": now,
+        }
+        for d in decisions
+        for retailer_id, cap in d.caps.items()
+    ]
+    if rows:
+        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(SCHEDULE))
+        store.upsert(SCHEDULE, table, keys=SCHEDULE_KEYS)
+    return len(rows)
+
+
+def capacity_alerts(conf: Conf, yesterday: dict[str, PoolDay], on: date) -> list[dict[str, object]]:
+    """An alert row per retailer of each pool whose email reached the alert share of capacity."""
+    share = conf.platform.warming.capacity_alert_share
+    now = datetime.now(UTC)
+    alerts = []
+    for name, pool in sorted(conf.platform.ip_pools.items()):
+        sent = yesterday.get(name, PoolDay(0, 0, 0, 0)).sent
+        utilization = sent / pool.daily_capacity
+        if utilization < share:
+            continue
+        message = (
+            f"IP pool '{name}' sent {sent:,} email on {on.isoformat()}, {utilization:.0%} of "
+            f"its capacity of {pool.daily_capacity:,}: add IPs (and warm them) before caps bind"
+        )
+        alerts += [
+            {
+                "retailer_id": retailer_id,
+                "ip_pool": name,
+                "alert_date": on,
+                "pool_sent": sent,
+                "daily_capacity": pool.daily_capacity,
+                "utilization": utilization,
+                "message": message,
+                "raised_at": now,
+            }
+            for retailer_id in pool_members(conf, name)
+        ]
+    return alerts
+
+
+def write_alerts(store: DeltaStore, alerts: list[dict[str, object]]) -> int:
+    """Record alerts once per (retailer, pool, day); returns how many were new."""
+    if not alerts:
+        return 0
+    table = pa.Table.from_pylist(alerts, schema=store.arrow_schema(ALERTS))
+    return store.insert_new(ALERTS, table, keys=("retailer_id", "ip_pool", "alert_date"))
+
+
+def start_plan(store: DeltaStore, conf: Conf, retailer_id: str, today: date) -> PoolDecision | None:
+    """Put a retailer on its pool's warming plan from today; nothing when already on it.
+
+    A pool already warming keeps its state and is re-split to include the
+    retailer; a pool without history starts at the plan's first step.
+    """
+    retailer = conf.retailer(retailer_id)
+    if retailer.ip_pool not in warming_pools(conf) or "email" not in retailer.channels:
+        return None
+    rows = _rows_before(store, date.max)
+    mine = pc.and_(
+        pc.equal(rows["retailer_id"], retailer_id), pc.equal(rows["ip_pool"], retailer.ip_pool)
+    )
+    if rows.filter(mine).num_rows:
+        return None
+    states = latest_states(store, date.max)
+    previous = states.get(retailer.ip_pool)
+    pool = warming_pools(conf)[retailer.ip_pool]
+    state = previous if previous is not None else first_day(pool)
+    decision = PoolDecision(
+        retailer.ip_pool,
+        today,
+        state,
+        None,
+        shares(state.daily_cap, pool_members(conf, retailer.ip_pool)),
+    )
+    write_decisions(store, [decision])
+    return decision
+
+
+def warming_caps(store: DeltaStore, conf: Conf, today: date) -> dict[str, int | None]:
+    """Each retailer's email cap for today from its pool's plan; None when its pool is warm.
+
+    The newest row on or before today counts (a day whose update has not run yet
+    keeps yesterday's cap). A retailer of a warming pool with no row yet gets
+    its share of the plan's first day: nothing is sent uncapped by accident.
+    """
+    rows = _rows_before(store, date.fromordinal(today.toordinal() + 1))
+    newest: dict[str, tuple[date, int]] = {}
+    for row in rows.to_pylist():
+        key = row["retailer_id"]
+        retailer = conf.retailers.get(key)
+        if retailer is None or retailer.ip_pool != row["ip_pool"]:
+            continue  # a retailer that moved pools leaves its old plan behind
+        if key not in newest or row["schedule_date"] > newest[key][0]:
+            newest[key] = (row["schedule_date"], int(row["daily_cap"]))
+    pools = warming_pools(conf)
+    caps: dict[str, int | None] = {}
+    for rid, retailer in conf.retailers.items():
+        if retailer.ip_pool not in pools:
+            caps[rid] = None
+        elif rid in newest:
+            caps[rid] = newest[rid][1]
+        else:
+            start = first_day(pools[retailer.ip_pool]).daily_cap
+            caps[rid] = shares(start, pool_members(conf, retailer.ip_pool)).get(rid, 0)
+    return caps
+
+
+def pool_days(rows: Iterable[dict[str, object]]) -> dict[str, PoolDay]:
+    """Per-retailer deliverability rows (rpt_deliverability) summed per pool."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for row in rows:
+        total = totals[str(row["ip_pool"])]
+        for index, column in enumerate(("sent", "delivered", "bounced", "complaints")):
+            total[index] += int(row[column] or 0)  # type: ignore[call-overload]
+    return {pool: PoolDay(*values) for pool, values in totals.items()}
+
+
+def _rows_before(store: DeltaStore, before: date) -> pa.Table:
+    rows = store.read_arrow(SCHEDULE)
+    if not rows.num_rows:
+        return rows
+    return rows.filter(pc.less(rows["schedule_date"], pa.scalar(before, pa.date32())))
+
+
+def _state(row: dict[str, object]) -> PoolState:
+    return PoolState(
+        step=int(row["step"]),  # type: ignore[call-overload]
+        state=row["state"],  # type: ignore[arg-type]
+        bad_days=int(row["bad_days"]),  # type: ignore[call-overload]
+        daily_cap=int(row["pool_daily_cap"]),  # type: ignore[call-overload]
+        reason=str(row["reason"]),
+    )
