@@ -6,23 +6,29 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 VENV := .venv
 STAMP := $(VENV)/.synced
+# Airflow has its own environment: its pins conflict with Flink's (ARCHITECTURE.md).
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint env check-java browser clean-env
+.PHONY: demo test lint env check-java browser clean-env airflow-env
 
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
 
-test: lint browser
+test: lint browser $(AIRFLOW_STAMP)
 	$(VENV)/bin/pytest
+	cd pipelines && ../$(AIRFLOW_VENV)/bin/pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check jobs tests
-	$(VENV)/bin/ruff format --check jobs tests
+	$(VENV)/bin/ruff check jobs tests pipelines
+	$(VENV)/bin/ruff format --check jobs tests pipelines
 	$(VENV)/bin/mypy
 
 env: $(STAMP)
+
+airflow-env: $(AIRFLOW_STAMP)
 
 # Spark 4.1 and Flink 2.3 both run on Java 17; fail early with what to install.
 check-java:
@@ -57,5 +63,10 @@ $(STAMP): pyproject.toml uv.lock | check-java .uv/bin/uv
 	.uv/bin/uv sync --frozen --python python3.11
 	@touch $(STAMP)
 
+$(AIRFLOW_STAMP): pipelines/pyproject.toml pipelines/uv.lock | .uv/bin/uv
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(AIRFLOW_VENV) \
+	  .uv/bin/uv sync --frozen --python python3.11 --project pipelines
+	@touch $(AIRFLOW_STAMP)
+
 clean-env:
-	rm -rf $(VENV) .uv
+	rm -rf $(VENV) $(AIRFLOW_VENV) .uv

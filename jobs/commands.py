@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from jobs import launch_job, seed_job
 from jobs.attribute_job import attribute
@@ -17,6 +17,8 @@ from jobs.seed_job import add_arguments as add_demo_arguments
 from jobs.summary import format_summary
 from jobs.synthetic.outcomes import write_outcome_orders
 from jobs.warehouse.store import DeltaStore
+from jobs.warming.schedule import start_plan
+from jobs.warming.update import update_warming
 
 __all__ = ["add_demo_arguments", "demo", "summary"]
 
@@ -33,7 +35,8 @@ def demo(args: argparse.Namespace) -> int:
     deliver through the provider simulator on loopback (Flink), and report.
     Then the results: provider events ingested, the orders customers placed after
     (synthetic here), attribution, the per-campaign report and each retailer's
-    dashboard. Running it again sends nothing twice and writes nothing new."""
+    dashboard, and tomorrow's IP warming caps judged on today's email. Running it
+    again sends nothing twice and writes nothing new."""
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
     with spark_job(args, app_name="campaigns-demo") as job:
         seed_job.seed(job, args)
@@ -41,8 +44,11 @@ def demo(args: argparse.Namespace) -> int:
         launch_job.launch_campaigns(job, launches, as_of=as_of)
         emit(format_summary(job.warehouse))
         conf = job.conf
-    emit(demo_delivery(conf))
     store = DeltaStore.from_profile(conf.profile)
+    today = datetime.now(UTC).date()
+    for retailer_id in sorted(conf.retailers):  # as onboarding does for a new retailer
+        start_plan(store, conf, retailer_id, today)
+    emit(demo_delivery(conf))
     window = conf.platform.reporting.conversion_window_days
     new_orders = write_outcome_orders(store, window_days=window)
     emit(f"orders placed after the campaigns (synthetic customers): {new_orders:,} new")
@@ -52,4 +58,6 @@ def demo(args: argparse.Namespace) -> int:
         emit(campaign_results(job.spark))
         for dashboard in write_dashboards(job.spark, job.conf, DASHBOARDS):
             emit(f"dashboard of {dashboard.retailer_id}: {dashboard.path}")
+        tomorrow = today + timedelta(days=1)
+        emit("\n".join(update_warming(job.spark, store, job.conf, tomorrow).lines()))
     return 0

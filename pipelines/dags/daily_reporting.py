@@ -26,7 +26,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["campaigns", "results", "warming"],
     doc_md=__doc__,
-):
+) as dag:
     ingest = job_task("ingest_events", ["ingest-events"])
     attribute = job_task("attribute_orders", ["attribute"], "spark")
     warming = job_task("update_warming", ["update-warming", "--date", "{{ ds }}"], "spark")

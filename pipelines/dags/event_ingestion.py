@@ -20,5 +20,5 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["campaigns", "results"],
     doc_md=__doc__,
-):
+) as dag:
     job_task("ingest_events", ["ingest-events"])

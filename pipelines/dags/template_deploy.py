@@ -23,7 +23,7 @@ with DAG(
     params={"force": Param(False, type="boolean", description="deploy even if unchanged")},
     tags=["campaigns", "templates"],
     doc_md=__doc__,
-):
+) as dag:
     job_task(
         "deploy_templates",
         ["deploy-templates", "{{ '' if params.force else '--if-changed' }}"],

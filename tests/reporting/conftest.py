@@ -130,8 +130,17 @@ def order(customer: str, cents: int, *, days: float = 1, **extra: Any) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def catalog(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> SparkSession:
-    """Four recipients in each of control, ten-percent and the holdout."""
+def catalog(spark: SparkSession, sql_store: DeltaStore) -> SparkSession:
+    """The hand-computed warehouse registered as the SQL catalog."""
+    register_catalog(
+        spark, Warehouse(spark, sql_store.root_uri), load_conf(REPO_CONF), REPO_ROOT / "sql"
+    )
+    return spark
+
+
+@pytest.fixture(scope="session")
+def sql_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> DeltaStore:
+    """Four recipients in each of control, ten-percent and the holdout, attributed."""
     store = DeltaStore(str(tmp_path_factory.mktemp("sql") / "warehouse"))
     write(
         store,
@@ -189,5 +198,4 @@ def catalog(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Sp
         attributed_at=T + timedelta(days=10),
     )
     warehouse.write(attributed_df, "attributed_orders")
-    register_catalog(spark, warehouse, conf, REPO_ROOT / "sql")
-    return spark
+    return store

@@ -1,0 +1,87 @@
+"""Every DAG file imports cleanly, and each DAG has the tasks and order the runbook expects."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from tests.conftest import CAMPAIGN_DAGS, DAGS
+
+
+@pytest.fixture(scope="module")
+def bag() -> DagBag:
+    return DagBag(dag_folder=str(DAGS))
+
+
+def edges(dag) -> set[tuple[str, str]]:
+    return {(task.task_id, down) for task in dag.tasks for down in task.downstream_task_ids}
+
+
+def test_every_dag_file_imports_without_errors(bag: DagBag) -> None:
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {
+        *CAMPAIGN_DAGS,
+        "event_ingestion",
+        "daily_reporting",
+        "template_deploy",
+    }
+
+
+@pytest.mark.parametrize(("dag_id", "cron"), sorted(CAMPAIGN_DAGS.items()))
+def test_a_campaign_launch_runs_its_steps_in_order_on_the_campaigns_schedule(
+    bag: DagBag, dag_id: str, cron: str
+) -> None:
+    dag = bag.dags[dag_id]
+    assert edges(dag) == {
+        ("validate_config", "check_inputs"),
+        ("check_inputs", "launch"),
+        ("launch", "deliver"),
+        ("deliver", "check_run"),
+    }
+    assert dag.schedule == cron
+    assert dag.catchup is False and dag.max_active_runs == 1
+    campaign = dag_id.removeprefix("campaign_launch__").replace("_", "-")
+    launch = dag.get_task("launch")
+    assert launch.op_kwargs == {
+        "command": ["launch", campaign, "--as-of", "{{ ds }}"],
+        "launcher": "spark",
+    }
+    assert dag.get_task("deliver").op_kwargs["launcher"] == "flink"
+    assert dag.get_task("deliver").pool == "campaigns_delivery"
+    assert dag.get_task("check_run").op_kwargs["command"][:2] == ["check-run", campaign]
+
+
+def test_every_task_retries_with_backoff_and_has_a_timeout(bag: DagBag) -> None:
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            assert task.retries >= 2, task
+            assert task.retry_exponential_backoff, task
+            assert task.execution_timeout is not None, task
+
+
+def test_reporting_ingests_then_attributes_before_warming_and_dashboards(bag: DagBag) -> None:
+    dag = bag.dags["daily_reporting"]
+    assert edges(dag) == {
+        ("ingest_events", "attribute_orders"),
+        ("attribute_orders", "update_warming"),
+        ("attribute_orders", "publish_dashboards"),
+        ("update_warming", "campaign_results"),
+    }
+    assert dag.get_task("update_warming").op_kwargs["command"] == [
+        "update-warming",
+        "--date",
+        "{{ ds }}",
+    ]
+    assert dag.schedule == "0 5 * * *"
+
+
+def test_ingestion_is_hourly_and_the_template_deploy_skips_when_nothing_changed(
+    bag: DagBag,
+) -> None:
+    ingestion = bag.dags["event_ingestion"]
+    assert [t.task_id for t in ingestion.tasks] == ["ingest_events"]
+    assert ingestion.schedule == "@hourly"
+    deploy = bag.dags["template_deploy"]
+    [task] = deploy.tasks
+    assert "--if-changed" in task.op_kwargs["command"][1]
+    assert deploy.params["force"] is False
