@@ -9,8 +9,8 @@ import sys
 from tests.conftest import DAGS
 
 # Run in a fresh interpreter: after Airflow itself has started, any database
-# connection or socket use while the DAG files are imported raises, and the modules
-# loaded afterwards are reported.
+# connection, socket, Variable or Connection use while the DAG files are imported
+# raises, and the modules loaded afterwards are reported.
 PROBE = r"""
 import json, socket, sqlite3, sys, runpy
 from pathlib import Path
@@ -19,13 +19,22 @@ import airflow  # Airflow's own start-up (it configures, but does not open, its 
 import sqlalchemy.engine.base
 
 def refuse(*args, **kwargs):
-    raise RuntimeError("database or network access while parsing DAGs")
+    raise RuntimeError("database, network, Variable or Connection access while parsing DAGs")
 
 sqlite3.connect = refuse
 socket.socket.connect = refuse
 socket.create_connection = refuse
 sqlalchemy.engine.base.Engine.connect = refuse
 sqlalchemy.engine.base.Engine.raw_connection = refuse
+# Variables and Connections read at parse time may be served without a database
+# (defaults, environment), so they are refused by name too.
+import airflow.models.variable
+import airflow.sdk
+from airflow.sdk.bases.hook import BaseHook
+airflow.sdk.Variable.get = refuse
+airflow.sdk.Connection.get = refuse
+airflow.models.variable.Variable.get = refuse
+BaseHook.get_connection = refuse
 
 folder = Path(sys.argv[1])
 sys.path.insert(0, str(folder))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,11 +30,13 @@ def simulator(conf_dir: Path) -> Iterator[SimulatorThread]:
     server.stop()
 
 
-def deploy(conf: Conf, server: SimulatorThread, store: DeltaStore | None = None) -> DeployReport:
+def deploy(
+    conf: Conf, server: SimulatorThread, store: DeltaStore | None = None, **options: Any
+) -> DeployReport:
     pointed = point_conf_at(conf, server.url)
     router = ProviderRouter(pointed)
     try:
-        return deploy_library(pointed, load_library(pointed), router, store=store)
+        return deploy_library(pointed, load_library(pointed), router, store=store, **options)
     finally:
         router.close()
 
@@ -98,6 +101,36 @@ def test_a_redeploy_without_changes_writes_nothing_and_an_edit_updates_only_that
     assert updated == {("fresh-mart", "winback-email"), ("green-grocer", "winback-email")}
     assert changed.counts()["unchanged"] == 15
     assert '<p class="copy">' in held(simulator, "ws-freshmart")["winback-email"]["html"]
+
+
+def test_if_changed_contacts_no_workspace_until_the_content_or_a_brand_changes(
+    conf_dir: Path, simulator: SimulatorThread, tmp_path: Path
+) -> None:
+    store = DeltaStore(str(tmp_path / "warehouse"))
+    first = deploy(load_conf(conf_dir), simulator, store, if_changed=True)
+    assert first.counts()["created"] == 17 and not first.skipped
+    before = sum(len(s.request_times) for s in simulator.simulator.workspaces.values())
+    skipped = deploy(load_conf(conf_dir), simulator, store, if_changed=True)
+    assert skipped.skipped and skipped.lines()[0].startswith("templates unchanged")
+    assert sum(len(s.request_times) for s in simulator.simulator.workspaces.values()) == before
+
+    edit(conf_dir / "retailers" / "maple-market.yaml", "#B71C1C", "#A71C1C")  # brand colour
+    rebranded = deploy(load_conf(conf_dir), simulator, store, if_changed=True)
+    assert not rebranded.skipped
+    assert {r.retailer_id for r in rebranded.retailers if "updated" in r.actions.values()} == {
+        "maple-market"
+    }
+    assert deploy(load_conf(conf_dir), simulator, store, if_changed=True).skipped
+
+
+def test_a_partial_deploy_does_not_count_as_complete(
+    conf_dir: Path, simulator: SimulatorThread, tmp_path: Path
+) -> None:
+    store = DeltaStore(str(tmp_path / "warehouse"))
+    only = deploy(load_conf(conf_dir), simulator, store, retailer_ids=["maple-market"])
+    assert [r.retailer_id for r in only.retailers] == ["maple-market"]
+    assert set(held(simulator, "ws-freshmart")) == set()
+    assert not deploy(load_conf(conf_dir), simulator, store, if_changed=True).skipped
 
 
 def test_one_failing_workspace_is_reported_and_the_others_are_deployed(
