@@ -48,6 +48,15 @@ def _json(text: str) -> Any:
         return {"message": text[:200]}
 
 
+def _checked(response: requests.Response, where: str) -> Any:
+    """The response's JSON, or the classified error (retryable or permanent) it carries."""
+    payload = _json(response.text)
+    failure = classify(response.status_code, response.headers, payload, where=where)
+    if failure is not None:
+        raise failure
+    return payload
+
+
 class BrazeClient:
     """Synchronous client with a pooled session, for template deploy and event export."""
 
@@ -85,11 +94,7 @@ class BrazeClient:
             raise RetryableError(f"{where}: timed out after {self.timeout} s") from error
         except requests.ConnectionError as error:
             raise RetryableError(f"{where}: connection failed: {error}") from error
-        payload = _json(response.text)
-        failure = classify(response.status_code, response.headers, payload, where=where)
-        if failure is not None:
-            raise failure
-        return response.status_code, payload
+        return response.status_code, _checked(response, where)
 
     def send_batch(self, batch: SendBatch) -> list[RecipientResult]:
         url, headers, body = send_request(self.workspace, batch)
@@ -142,10 +147,7 @@ class BrazePlatformClient:
             )
         except requests.RequestException as error:
             raise RetryableError(f"{where}: {error}") from error
-        payload = _json(response.text)
-        failure = classify(response.status_code, response.headers, payload, where=where)
-        if failure is not None:
-            raise failure
+        payload = _checked(response, where)
         status = payload.get("status")
         if status not in ("created", "updated", "unchanged"):
             raise PermanentError(

@@ -11,26 +11,17 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from campaigns_tasks import (
-    DEFAULT_ARGS,
-    DELIVERY_POOL,
-    campaigns,
-    job_task,
-    schedule_of,
-)
+from campaigns_tasks import DELIVERY_POOL, campaigns, campaigns_dag, job_task, schedule_of
 
 
 def launch_dag(campaign: dict) -> DAG:
     campaign_id = campaign["campaign_id"]
     schedule, start = schedule_of(campaign)
-    with DAG(
-        dag_id=f"campaign_launch__{campaign_id.replace('-', '_')}",
+    with campaigns_dag(
+        f"campaign_launch__{campaign_id.replace('-', '_')}",
         description=f"launch and deliver {campaign_id}",
         schedule=schedule,
         start_date=start,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
         tags=["campaigns", "launch", str(campaign.get("retailer_id", "unknown"))],
         doc_md=__doc__,
     ) as dag:

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
 
 PROJECT = Path(os.environ.get("CAMPAIGNS_HOME") or Path(__file__).resolve().parents[2])
 CLI = os.environ.get("CAMPAIGNS_CLI") or str(PROJECT / ".venv" / "bin" / "campaigns")
@@ -86,6 +87,20 @@ def job_task(task_id: str, command: list[str], launcher: str = "cli", **kwargs: 
         python_callable=run_campaigns,
         op_kwargs={"command": command, "launcher": launcher},
         **kwargs,
+    )
+
+
+def campaigns_dag(dag_id: str, *, schedule: str | None, doc_md: str | None, **options: Any) -> DAG:
+    """A DAG with the platform's defaults: no catch-up, one run at a time, retries."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=options.pop("start_date", START),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        doc_md=doc_md,
+        **options,
     )
 
 

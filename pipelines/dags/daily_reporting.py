@@ -1,4 +1,4 @@
-"""Daily, before the morning's campaigns: results for analysts and marketers, warming caps.
+"""Airflow DAG, daily before the morning's campaigns: results, dashboards, warming caps.
 
 ingest_events -> attribute_orders -> update_warming -> campaign_results
                                   \\-> publish_dashboards
@@ -12,18 +12,12 @@ which the day's deliveries enforce.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG
+from campaigns_tasks import campaigns_dag, job_task
 
-from campaigns_tasks import DEFAULT_ARGS, START, job_task
-
-with DAG(
-    dag_id="daily_reporting",
+with campaigns_dag(
+    "daily_reporting",
     description="attribution, ROI and experiment readouts, deliverability, warming, dashboards",
     schedule="0 5 * * *",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["campaigns", "results", "warming"],
     doc_md=__doc__,
 ) as dag:

@@ -1,4 +1,4 @@
-"""Templates to every retailer's workspace: on demand (trigger the DAG) and on change.
+"""Airflow DAG: templates to every retailer's workspace, on demand (trigger it) and on change.
 
 Every ten minutes the deploy compares the template library and the retailers'
 brands with what the last successful deploy recorded; unchanged, the task is
@@ -8,18 +8,14 @@ validates, then writes only the templates whose content differs per workspace.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
-from campaigns_tasks import DEFAULT_ARGS, START, job_task
+from campaigns_tasks import campaigns_dag, job_task
 
-with DAG(
-    dag_id="template_deploy",
+with campaigns_dag(
+    "template_deploy",
     description="validate and deploy the Liquid library to every workspace",
     schedule="*/10 * * * *",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     params={"force": Param(False, type="boolean", description="deploy even if unchanged")},
     tags=["campaigns", "templates"],
     doc_md=__doc__,
