@@ -115,6 +115,12 @@ COMMANDS: dict[str, Command] = {
         "run",
         "write one HTML dashboard per retailer from the SQL reports (--serve to serve them)",
     ),
+    "results": Command(
+        "jobs.commands",
+        "results",
+        "print each campaign's sends, engagement, conversions, revenue and ROI",
+        None,
+    ),
     "summary": Command(
         "jobs.commands", "summary", "print every warehouse table's version, rows and size", None
     ),

@@ -1,4 +1,4 @@
-"""The commands that are not jobs of their own: demo and summary."""
+"""The commands that are not jobs of their own: demo, summary and results."""
 
 from __future__ import annotations
 
@@ -20,12 +20,26 @@ from jobs.warehouse.store import DeltaStore
 from jobs.warming.schedule import start_plan
 from jobs.warming.update import update_warming
 
-__all__ = ["add_demo_arguments", "demo", "summary"]
+__all__ = ["add_demo_arguments", "demo", "results", "summary"]
 
 
 def summary(args: argparse.Namespace) -> int:
     with spark_job(args, app_name="campaigns-summary") as job:
         emit(format_summary(job.warehouse))
+    return 0
+
+
+def results(args: argparse.Namespace) -> int:
+    """The per-campaign results table (rpt_campaign_performance), as the demo ends with it."""
+    with spark_job(args, app_name="campaigns-results") as job:
+        register_catalog(
+            job.spark,
+            job.warehouse,
+            job.conf,
+            default_sql_dir(job.conf),
+            views=("rpt_campaign_performance",),
+        )
+        emit(campaign_results(job.spark))
     return 0
 
 

@@ -53,7 +53,10 @@ def pool_members(conf: Conf, ip_pool: str) -> list[str]:
 
 def latest_states(store: DeltaStore, before: date) -> dict[str, PoolState]:
     """Each pool's newest state from a day before `before`."""
-    rows = _rows_before(store, before)
+    return _newest_states(_rows_before(store, before))
+
+
+def _newest_states(rows: pa.Table) -> dict[str, PoolState]:
     newest: dict[str, tuple[date, PoolState]] = {}
     for row in rows.to_pylist():
         day = row["schedule_date"]
@@ -163,8 +166,7 @@ def start_plan(store: DeltaStore, conf: Conf, retailer_id: str, today: date) -> 
     )
     if rows.filter(mine).num_rows:
         return None
-    states = latest_states(store, date.max)
-    previous = states.get(retailer.ip_pool)
+    previous = _newest_states(rows).get(retailer.ip_pool)
     pool = warming_pools(conf)[retailer.ip_pool]
     state = previous if previous is not None else first_day(pool)
     decision = PoolDecision(

@@ -4,8 +4,8 @@ ingest_events -> attribute_orders -> update_warming -> campaign_results
                                   \\-> publish_dashboards
 
 ROI, experiment readouts and deliverability are the sql/ reports (views over the
-tables): attribution refreshes what they read, `campaign_results` prints the
-per-campaign readout into the task log, and the dashboards are rebuilt from them.
+tables): attribution refreshes what they read, `campaign_results` prints each
+campaign's results into the task log, and the dashboards are rebuilt from them.
 The warming update judges yesterday's deliverability and writes today's caps,
 which the day's deliveries enforce.
 """
@@ -24,7 +24,7 @@ with campaigns_dag(
     ingest = job_task("ingest_events", ["ingest-events"])
     attribute = job_task("attribute_orders", ["attribute"], "spark")
     warming = job_task("update_warming", ["update-warming", "--date", "{{ ds }}"], "spark")
-    results = job_task("campaign_results", ["summary"], "spark")
+    results = job_task("campaign_results", ["results"], "spark")
     dashboards = job_task("publish_dashboards", ["dashboard"], "spark")
     ingest >> attribute >> [warming, dashboards]
     warming >> results

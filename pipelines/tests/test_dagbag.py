@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from tests.conftest import CAMPAIGN_DAGS, DAGS
+from tests.conftest import CAMPAIGN_DAGS, DAGS, PROJECT
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,21 @@ def test_ingestion_is_hourly_and_the_template_deploy_skips_when_nothing_changed(
     [task] = deploy.tasks
     assert "--if-changed" in task.op_kwargs["command"][1]
     assert deploy.params["force"] is False
+
+
+def test_every_task_runs_a_command_the_campaigns_cli_has(bag: DagBag) -> None:
+    """The DAGs only name commands; the project's own CLI is the judge of which exist."""
+    usage = subprocess.run(
+        [str(PROJECT / ".venv" / "bin" / "campaigns"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    known = set(re.findall(r"^    ([a-z][a-z-]+)\s", usage, flags=re.M))
+    assert {"launch", "deliver", "results", "update-warming"} <= known
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            assert task.op_kwargs["command"][0] in known, (dag.dag_id, task.task_id)
+    reporting = bag.dags["daily_reporting"]
+    assert reporting.get_task("campaign_results").op_kwargs["command"] == ["results"]
