@@ -25,6 +25,7 @@ REPORTS = (
     "rpt_campaign_roi",
     "rpt_deliverability",
     "rpt_daily_sends",
+    "rpt_warming",
 )
 Rows = list[dict[str, Any]]
 
@@ -105,6 +106,12 @@ def render_dashboard(retailer: RetailerConfig, reports: dict[str, Rows]) -> str:
         _table(
             "Deliverability", reports["rpt_deliverability"], DELIVERABILITY_COLUMNS, key="sent_on"
         ),
+        _table(
+            "Sending limits (IP warming)",
+            reports["rpt_warming"],
+            WARMING_COLUMNS,
+            key="schedule_date",
+        ),
     ]
     return PAGE.format(
         title=html.escape(f"{retailer.brand.name}: campaign results"),
@@ -153,6 +160,17 @@ DELIVERABILITY_COLUMNS = (
     "complaint_rate",
     "unsubscribe_rate",
     "meets_delivery_bar",
+)
+
+WARMING_COLUMNS = (
+    "schedule_date",
+    "ip_pool",
+    "state",
+    "daily_cap",
+    "email_sent",
+    "cap_used",
+    "reason",
+    "has_capacity_alert",
 )
 
 

@@ -163,6 +163,21 @@ def sql_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
             "occurred_at": T, "workspace_id": "ws-freshmart", "ip_pool": "shared-a",
             "ingested_at": T}],
     )  # fmt: skip
+    day = T.date()
+    write(
+        store,
+        "warming_schedule",
+        [{"retailer_id": "fresh-mart", "ip_pool": "shared-a", "schedule_date": day,
+          "state": "ramping", "step": 3, "bad_days": 0, "pool_daily_cap": 20, "daily_cap": 10,
+          "reason": "good day", "updated_at": T}],
+    )  # fmt: skip
+    write(
+        store,
+        "capacity_alerts",
+        [{"retailer_id": "fresh-mart", "ip_pool": "shared-a", "alert_date": day,
+          "pool_sent": 18, "daily_capacity": 20, "utilization": 0.9, "message": "near",
+          "raised_at": T}],
+    )  # fmt: skip
     write(
         store,
         "campaign_events",

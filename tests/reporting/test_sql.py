@@ -100,3 +100,14 @@ def test_every_arm_of_the_roi_report_as_worked_out_by_hand(catalog: SparkSession
         actual_df.schema,
     )
     assert_df_equality(actual_df, expected_df, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_warming_shows_each_days_cap_the_email_sent_against_it_and_alerts(
+    catalog: SparkSession,
+) -> None:
+    row = one(catalog, "select * from rpt_warming where retailer_id = 'fresh-mart'")
+    # 8 email sent on the day (4 control, 4 ten-percent; the holdout was never sent)
+    assert (row["state"], row["daily_cap"], row["email_sent"]) == ("ramping", 10, 8)
+    assert row["cap_used"] == pytest.approx(0.8)
+    assert row["has_capacity_alert"] is True and row["pool_utilization"] == pytest.approx(0.9)
+    assert catalog.sql("select * from rpt_warming where retailer_id = 'green-grocer'").count() == 0
