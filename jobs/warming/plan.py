@@ -90,8 +90,10 @@ def next_day(
     bad_days = previous.bad_days + 1
     if bad_days >= settings.back_off_after_bad_days:
         step = max(0, previous.step - settings.back_off_steps)
-        reason = f"backed off {previous.step - step} steps after {bad_days} bad days: "
-        return _at(step, "backing_off", 0, pool, reason + "; ".join(breaches))
+        steps = previous.step - step
+        moved = f"backed off {steps} step{'s' * (steps > 1)}" if steps else "held"
+        reason = f"{moved} after {bad_days} bad days: " + "; ".join(breaches)
+        return _at(step, "backing_off", 0, pool, reason)
     return _at(previous.step, "holding", bad_days, pool, "; ".join(breaches))
 
 

@@ -81,7 +81,8 @@ class WarmingSimulation:
         bounce_rate = self.scenario.bounces_on(number)
         sent = 0
         for retailer_id in members:
-            count = min(wanted, caps[retailer_id] or wanted)
+            cap = caps[retailer_id]
+            count = wanted if cap is None else min(wanted, cap)
             self._send(retailer_id, on, count, bounce_rate)
             sent += count
         state = decision.state

@@ -98,3 +98,14 @@ def test_a_shared_pools_cap_is_split_over_its_retailers_to_the_message() -> None
     assert split == {"a-shop": 334, "b-shop": 334, "c-shop": 333}
     assert sum(split.values()) == 1001
     assert shares(500, []) == {}
+
+
+def test_backing_off_never_goes_below_the_first_step() -> None:
+    spike = PoolDay(sent=200, delivered=170, bounced=30, complaints=0)
+    held = next_day(at(1), spike, POOL, SETTINGS)
+    backed = next_day(held, spike, POOL, SETTINGS)
+    assert (backed.step, backed.daily_cap) == (0, 200)
+    assert backed.reason.startswith("backed off 1 step after 2 bad days")
+    again = next_day(next_day(backed, spike, POOL, SETTINGS), spike, POOL, SETTINGS)
+    assert (again.step, again.daily_cap) == (0, 200)
+    assert again.reason.startswith("held after 2 bad days")
