@@ -53,6 +53,7 @@ class SimulatedDay:
     sent: int
     bounce_rate: float
     reason: str
+    capacity_alert: bool = False  # the morning's update raised one for the day before
 
 
 @dataclass
@@ -87,7 +88,15 @@ class WarmingSimulation:
             sent += count
         state = decision.state
         return SimulatedDay(
-            number, on, state.state, state.step, state.daily_cap, sent, bounce_rate, state.reason
+            number,
+            on,
+            state.state,
+            state.step,
+            state.daily_cap,
+            sent,
+            bounce_rate,
+            state.reason,
+            capacity_alert=bool(morning.alert_messages),
         )
 
     def _send(self, retailer_id: str, on: date, count: int, bounce_rate: float) -> None:
@@ -167,6 +176,7 @@ def table(days: list[SimulatedDay]) -> list[str]:
     lines += [
         f"{d.number:>3}  {d.on.isoformat()}  {d.state:11}  {d.step:>4}  {d.pool_cap:>7,}  "
         f"{d.sent:>7,}  {d.bounce_rate:>7.1%}  {d.reason}"
+        + ("  [capacity alert raised for yesterday]" if d.capacity_alert else "")
         for d in days
     ]
     return lines
