@@ -111,6 +111,7 @@ def render_dashboard(retailer: RetailerConfig, reports: dict[str, Rows]) -> str:
             reports["rpt_warming"],
             WARMING_COLUMNS,
             key="schedule_date",
+            empty=f"IP pool {retailer.ip_pool} is not warming: email is not capped by a plan.",
         ),
     ]
     return PAGE.format(
@@ -186,7 +187,9 @@ def _chart(title: str, svg: str) -> str:
     return f'<section class="chart"><h2>{html.escape(title)}</h2>{svg}</section>'
 
 
-def _table(title: str, rows: Rows, columns: Sequence[str], *, key: str) -> str:
+def _table(
+    title: str, rows: Rows, columns: Sequence[str], *, key: str, empty: str = "No rows yet."
+) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
         "<tr>"
@@ -198,6 +201,8 @@ def _table(title: str, rows: Rows, columns: Sequence[str], *, key: str) -> str:
         + "</tr>"
         for row in rows
     )
+    if not rows:
+        body = f'<tr><td class="empty" colspan="{len(columns)}">{html.escape(empty)}</td></tr>'
     return (
         f'<section class="table"><h2>{html.escape(title)}</h2>'
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"

@@ -55,3 +55,15 @@ def test_each_retailers_dashboard_shows_only_its_own_report_numbers(
             assert errors == []
     finally:
         server.stop()
+
+
+def test_the_sending_limits_table_shows_a_warming_retailers_cap_and_says_when_there_is_none(
+    catalog: SparkSession, tmp_path: Path
+) -> None:
+    conf = load_conf(REPO_CONF)
+    written = {d.retailer_id: d.path for d in write_dashboards(catalog, conf, tmp_path)}
+    fresh = written["fresh-mart"].read_text()
+    assert 'data-metric="daily_cap" data-key="2026-11-02" data-value="10"' in fresh
+    assert 'data-metric="email_sent" data-key="2026-11-02" data-value="8"' in fresh
+    green = written["green-grocer"].read_text()
+    assert "IP pool shared-a is not warming: email is not capped by a plan." in green
