@@ -10,7 +10,7 @@ from aiohttp import web
 
 from jobs.loopback import LOOPBACK
 from jobs.reporting.catalog import default_sql_dir, register_catalog
-from jobs.reporting.dashboards import write_dashboards
+from jobs.reporting.dashboards import REPORTS, write_dashboards
 from jobs.runtime import add_common_arguments, emit, spark_job
 
 DEFAULT_OUT = Path("var/dashboards")
@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with spark_job(args, app_name="campaigns-dashboards") as job:
-        register_catalog(job.spark, job.warehouse, job.conf, default_sql_dir(job.conf))
+        # only the reports the pages show, and what they read
+        register_catalog(
+            job.spark, job.warehouse, job.conf, default_sql_dir(job.conf), views=REPORTS
+        )
         for dashboard in write_dashboards(job.spark, job.conf, args.out):
             emit(f"dashboard of {dashboard.retailer_id}: {dashboard.path}")
     if args.serve:

@@ -18,12 +18,10 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs.config import Conf, ConfigError, ConfigProblem, load_conf
+from jobs.config import Conf, load_conf
 from jobs.config.loader import check_new_retailer, default_conf_dir
-from jobs.config.secrets import secret_from_env
 from jobs.providers.base import WorkspaceSpec
-from jobs.providers.braze import BrazePlatformClient
-from jobs.providers.routing import ProviderRouter, workspace_for
+from jobs.providers.routing import ProviderRouter, platform_client, workspace_for
 from jobs.runtime import add_common_arguments, emit, entry_main
 from jobs.templates import load_library
 from jobs.templates.deploy import deploy_library
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     conf = load_conf(conf_dir, profile=args.profile)
     spec = workspace_spec(conf, retailer.retailer_id)
     emit(
-        f"3. workspace {spec.workspace_id}: {provisioner(conf).ensure_workspace(spec)} "
+        f"3. workspace {spec.workspace_id}: {platform_client(conf).ensure_workspace(spec)} "
         f"(sends as {spec.sending_identity}, IP pool {spec.ip_pool})"
     )
     store = DeltaStore.from_profile(conf.profile)
@@ -90,23 +88,6 @@ def workspace_spec(conf: Conf, retailer_id: str) -> WorkspaceSpec:
         requests_per_second=retailer.rate_limit.requests_per_second,
         burst=retailer.rate_limit.burst,
     )
-
-
-def provisioner(conf: Conf) -> BrazePlatformClient:
-    platform = conf.platform.provider_platform
-    if platform is None:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    str(conf.root / "platform.yaml"),
-                    "provider_platform",
-                    "is not set: onboarding creates workspaces through the provider's platform "
-                    "API; give its base_url and the api_key_env that holds its key",
-                )
-            ]
-        )
-    key = secret_from_env(platform.api_key_env, conf.profile, purpose="provider platform API key")
-    return BrazePlatformClient(platform.base_url, key.decode())
 
 
 def _warming_line(conf: Conf, retailer_id: str, started: bool) -> str:

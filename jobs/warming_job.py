@@ -18,7 +18,6 @@ from jobs.config import ConfigError, ConfigProblem, load_conf
 from jobs.reporting.catalog import default_sql_dir, register_catalog
 from jobs.runtime import add_common_arguments, emit, entry_main, spark_job
 from jobs.warehouse import Warehouse, build_spark
-from jobs.warehouse.store import DeltaStore
 from jobs.warming.schedule import warming_pools
 from jobs.warming.simulation import Scenario, WarmingSimulation, table
 from jobs.warming.update import DELIVERABILITY_VIEWS, update_warming
@@ -44,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
             default_sql_dir(job.conf),
             views=DELIVERABILITY_VIEWS,
         )
-        store = DeltaStore.from_profile(job.conf.profile)
-        emit("\n".join(update_warming(job.spark, store, job.conf, today).lines()))
+        run = update_warming(job.spark, job.warehouse.store, job.conf, today)
+        emit("\n".join(run.lines()))
     return 0
 
 
@@ -104,7 +103,6 @@ def simulate(args: argparse.Namespace) -> int:
             simulation = WarmingSimulation(
                 spark,
                 Warehouse.from_profile(spark, sim_conf.profile),
-                DeltaStore.from_profile(sim_conf.profile),
                 sim_conf,
                 default_sql_dir(conf),
                 pool,

@@ -29,7 +29,7 @@ from jobs.audience.rules import campaign_audience_column
 from jobs.audience.suppression import with_channel_candidates, with_suppression_reason
 from jobs.audience.variants import with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
-from jobs.quality.checks import DataQualityError, QualityGate, QualityReport
+from jobs.quality.checks import QualityGate, require
 from jobs.quality.suites import check_events, check_inputs
 from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import RunTag, Warehouse, table_spec
@@ -195,7 +195,7 @@ def launch(
     clock = _PhaseClock()
     inputs = read_inputs(warehouse, retailer_ids)
     if gate is not None:
-        _require(
+        require(
             check_inputs(
                 gate,
                 customers_df=inputs.customers_df,
@@ -214,7 +214,7 @@ def launch(
     )
     if gate is not None:
         events_df = events_df.cache()
-        _require(check_events(gate, events_df, [launch_.campaign for launch_ in pending]), "launch")
+        require(check_events(gate, events_df, [launch_.campaign for launch_ in pending]), "launch")
         clock.mark("offers, events and the output quality gate")
     runs_json = json.dumps([asdict(s) for s in stats])
     warehouse.write(
@@ -253,12 +253,6 @@ def _committed_run_ids(warehouse: Warehouse, table_name: str, run_ids: Sequence[
     if not tags:
         return set()
     return {tags[tag] for tag in warehouse.committed_runs(table_name, list(tags))}
-
-
-def _require(report: QualityReport, stage: str) -> None:
-    log.info(report.render())
-    if not report.passed:
-        raise DataQualityError(report, stage)
 
 
 def _write_run_rows(

@@ -37,6 +37,9 @@ from jobs.providers import (
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.templates.variables import message_variables
 
+# Push sends through no sending IP: nothing to reserve, nothing to release.
+UNCAPPED = DailyCap(None)
+
 
 @dataclass
 class SendLane:
@@ -50,6 +53,10 @@ class SendLane:
     # pause or an open breaker is checked right before the request leaves.
     slots: asyncio.Semaphore
 
+    def cap_for(self, channel: str) -> DailyCap:
+        """The daily cap protects the sending IPs' reputation: email only."""
+        return self.cap if channel == "email" else UNCAPPED
+
 
 @dataclass
 class _Attempt:
@@ -59,11 +66,6 @@ class _Attempt:
     results: list[RecipientResult] | None = None
     status: Status = "sent"
     reason: str | None = None
-
-
-def _capped(batch: EventChunk) -> bool:
-    """Daily caps protect the sending IPs' reputation: email only."""
-    return batch.group.channel == "email"
 
 
 def now_ms() -> int:
@@ -105,14 +107,15 @@ class BatchSender:
         if not ws.breaker.allows():
             reason = "workspace unavailable (circuit open)"
             return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
-        allowed = ws.cap.reserve(len(batch.events)) if _capped(batch) else len(batch.events)
+        cap = ws.cap_for(batch.group.channel)
+        allowed = cap.reserve(len(batch.events))
         sendable, over_cap = batch.events[:allowed], batch.events[allowed:]
         outcomes = _decided(batch, over_cap, "deferred", CAP_DEFERRAL)
         if not sendable:
             return _report(batch, outcomes, 0, 0)
         attempt = await self._send_with_retries(ws, batch._replace(events=sendable))
-        if _capped(batch) and (attempt.status != "sent" or attempt.results is None):
-            ws.cap.release(len(sendable))
+        if attempt.status != "sent" or attempt.results is None:
+            cap.release(len(sendable))
         outcomes.extend(_sent_outcomes(batch, sendable, attempt))
         return _report(batch, outcomes, attempt.attempts, attempt.throttled)
 

@@ -8,9 +8,9 @@ secret, so the simulator and the clients agree without setup).
 
 from __future__ import annotations
 
-from jobs.config import Conf, RetailerConfig
+from jobs.config import Conf, ConfigError, ConfigProblem, RetailerConfig
 from jobs.config.secrets import secret_from_env
-from jobs.providers.braze import AsyncBrazeClient, BrazeClient
+from jobs.providers.braze import AsyncBrazeClient, BrazeClient, BrazePlatformClient
 from jobs.providers.wire import Workspace
 
 
@@ -26,6 +26,33 @@ def workspace_for(conf: Conf, retailer: RetailerConfig) -> Workspace:
         base_url=retailer.workspace.base_url,
         api_key=key.decode(),
     )
+
+
+def platform_key(conf: Conf) -> str | None:
+    """The provider platform API's key, when the platform has that API configured."""
+    platform = conf.platform.provider_platform
+    if platform is None:
+        return None
+    return secret_from_env(
+        platform.api_key_env, conf.profile, purpose="provider platform API key"
+    ).decode()
+
+
+def platform_client(conf: Conf) -> BrazePlatformClient:
+    """The account-level client that creates workspaces (retailer onboarding)."""
+    key = platform_key(conf)
+    if conf.platform.provider_platform is None or key is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(conf.root / "platform.yaml"),
+                    "provider_platform",
+                    "is not set: onboarding creates workspaces through the provider's platform "
+                    "API; give its base_url and the api_key_env that holds its key",
+                )
+            ]
+        )
+    return BrazePlatformClient(conf.platform.provider_platform.base_url, key)
 
 
 class ProviderRouter:

@@ -7,6 +7,7 @@ of them, so the operator can find the bad rows upstream.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
 
 from jobs.errors import OperatorError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ class DataQualityError(OperatorError):
             f"{report.render()}\nThe {stage} was stopped before writing anything. Fix the rows "
             "named above at their source (or the configuration) and run again."
         )
+
+
+def require(report: QualityReport, stage: str) -> None:
+    """Log the report; stop `stage` (nothing written yet) when any expectation failed."""
+    log.info(report.render())
+    if not report.passed:
+        raise DataQualityError(report, stage)
 
 
 class QualityGate:

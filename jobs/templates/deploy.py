@@ -156,7 +156,8 @@ def deploy_library(
         plans, problems, time.monotonic() - started, uuid.uuid4().hex, validated - started
     )
     if store is not None:
-        complete = report.ok and retailer_ids is None
+        # A complete deploy records what it left everywhere, unless that is recorded already.
+        complete = report.ok and retailer_ids is None and fingerprint != recorded
         _record(store, report, {FINGERPRINT_KEY: fingerprint} if complete else None)
     return report
 

@@ -41,6 +41,9 @@ class PoolDay:
         return self.complaints / self.delivered if self.delivered else 0.0
 
 
+NO_EMAIL = PoolDay(sent=0, delivered=0, bounced=0, complaints=0)
+
+
 @dataclass(frozen=True)
 class PoolState:
     step: int  # 0 on the first day of the plan

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 from jobs.config import Conf
 from jobs.config.models import IpPool
 from jobs.warehouse.store import DeltaStore
-from jobs.warming.plan import PoolDay, PoolState, first_day, next_day, shares
+from jobs.warming.plan import NO_EMAIL, PoolDay, PoolState, first_day, next_day, shares
 
 SCHEDULE = "warming_schedule"
 ALERTS = "capacity_alerts"
@@ -57,12 +58,17 @@ def latest_states(store: DeltaStore, before: date) -> dict[str, PoolState]:
 
 
 def _newest_states(rows: pa.Table) -> dict[str, PoolState]:
-    newest: dict[str, tuple[date, PoolState]] = {}
-    for row in rows.to_pylist():
-        day = row["schedule_date"]
-        if row["ip_pool"] not in newest or day > newest[row["ip_pool"]][0]:
-            newest[row["ip_pool"]] = (day, _state(row))
-    return {pool: state for pool, (_, state) in newest.items()}
+    return {pool: _state(row) for pool, row in _newest(rows.to_pylist(), "ip_pool").items()}
+
+
+def _newest(rows: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """The row with the latest schedule_date for each value of `key`."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen = newest.get(row[key])
+        if seen is None or row["schedule_date"] > seen["schedule_date"]:
+            newest[row[key]] = row
+    return newest
 
 
 def decide(
@@ -74,11 +80,12 @@ def decide(
     """Today's state of every warming pool: a pool without history starts its plan."""
     decisions = []
     for name, pool in sorted(warming_pools(conf).items()):
-        judged: PoolDay | None = yesterday.get(name, PoolDay(0, 0, 0, 0))
-        if name in previous and judged is not None:
+        judged: PoolDay | None = None
+        if name in previous:
+            judged = yesterday.get(name, NO_EMAIL)
             state = next_day(previous[name], judged, pool, conf.platform.warming)
         else:
-            state, judged = first_day(pool), None
+            state = first_day(pool)
         caps = shares(state.daily_cap, pool_members(conf, name))
         decisions.append(PoolDecision(name, today, state, judged, caps))
     return decisions
@@ -119,7 +126,7 @@ def capacity_alerts(conf: Conf, yesterday: dict[str, PoolDay], on: date) -> list
     now = datetime.now(UTC)
     alerts = []
     for name, pool in sorted(conf.platform.ip_pools.items()):
-        sent = yesterday.get(name, PoolDay(0, 0, 0, 0)).sent
+        sent = yesterday.get(name, NO_EMAIL).sent
         utilization = sent / pool.daily_capacity
         if utilization < share:
             continue
@@ -187,35 +194,34 @@ def warming_caps(store: DeltaStore, conf: Conf, today: date) -> dict[str, int | 
     keeps yesterday's cap). A retailer of a warming pool with no row yet gets
     its share of the plan's first day: nothing is sent uncapped by accident.
     """
-    rows = _rows_before(store, date.fromordinal(today.toordinal() + 1))
-    newest: dict[str, tuple[date, int]] = {}
-    for row in rows.to_pylist():
-        key = row["retailer_id"]
-        retailer = conf.retailers.get(key)
-        if retailer is None or retailer.ip_pool != row["ip_pool"]:
-            continue  # a retailer that moved pools leaves its old plan behind
-        if key not in newest or row["schedule_date"] > newest[key][0]:
-            newest[key] = (row["schedule_date"], int(row["daily_cap"]))
+    current = [
+        row
+        for row in _rows_before(store, today + timedelta(days=1)).to_pylist()
+        # a retailer that moved pools leaves its old plan behind
+        if row["retailer_id"] in conf.retailers
+        and conf.retailers[row["retailer_id"]].ip_pool == row["ip_pool"]
+    ]
+    newest = _newest(current, "retailer_id")
     pools = warming_pools(conf)
     caps: dict[str, int | None] = {}
     for rid, retailer in conf.retailers.items():
         if retailer.ip_pool not in pools:
             caps[rid] = None
         elif rid in newest:
-            caps[rid] = newest[rid][1]
+            caps[rid] = int(newest[rid]["daily_cap"])
         else:
             start = first_day(pools[retailer.ip_pool]).daily_cap
             caps[rid] = shares(start, pool_members(conf, retailer.ip_pool)).get(rid, 0)
     return caps
 
 
-def pool_days(rows: Iterable[dict[str, object]]) -> dict[str, PoolDay]:
+def pool_days(rows: Iterable[dict[str, Any]]) -> dict[str, PoolDay]:
     """Per-retailer deliverability rows (rpt_deliverability) summed per pool."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
         total = totals[str(row["ip_pool"])]
         for index, column in enumerate(("sent", "delivered", "bounced", "complaints")):
-            total[index] += int(row[column] or 0)  # type: ignore[call-overload]
+            total[index] += int(row[column] or 0)
     return {pool: PoolDay(*values) for pool, values in totals.items()}
 
 
@@ -226,11 +232,11 @@ def _rows_before(store: DeltaStore, before: date) -> pa.Table:
     return rows.filter(pc.less(rows["schedule_date"], pa.scalar(before, pa.date32())))
 
 
-def _state(row: dict[str, object]) -> PoolState:
+def _state(row: dict[str, Any]) -> PoolState:
     return PoolState(
-        step=int(row["step"]),  # type: ignore[call-overload]
-        state=row["state"],  # type: ignore[arg-type]
-        bad_days=int(row["bad_days"]),  # type: ignore[call-overload]
-        daily_cap=int(row["pool_daily_cap"]),  # type: ignore[call-overload]
+        step=int(row["step"]),
+        state=row["state"],
+        bad_days=int(row["bad_days"]),
+        daily_cap=int(row["pool_daily_cap"]),
         reason=str(row["reason"]),
     )

@@ -60,11 +60,14 @@ class SimulatedDay:
 class WarmingSimulation:
     spark: SparkSession
     warehouse: Warehouse
-    store: DeltaStore
     conf: Conf
     sql_dir: Path
     ip_pool: str
     scenario: Scenario = field(default_factory=Scenario)
+
+    @property
+    def store(self) -> DeltaStore:
+        return self.warehouse.store
 
     def run(self) -> list[SimulatedDay]:
         return [self.day(number) for number in range(1, self.scenario.days + 1)]

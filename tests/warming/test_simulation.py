@@ -6,7 +6,6 @@ from pyspark.sql import SparkSession
 
 from jobs.config import load_conf
 from jobs.warehouse import Warehouse
-from jobs.warehouse.store import DeltaStore
 from jobs.warming.simulation import Scenario, WarmingSimulation
 from tests.conftest import REPO_CONF, REPO_ROOT
 
@@ -19,7 +18,6 @@ def test_six_weeks_ramp_hold_on_a_bounce_spike_back_off_and_recover(
     days = WarmingSimulation(
         spark,
         warehouse,
-        DeltaStore(warehouse.root_uri),
         conf,
         REPO_ROOT / "sql",
         "maple-dedicated",
@@ -48,6 +46,6 @@ def test_six_weeks_ramp_hold_on_a_bounce_spike_back_off_and_recover(
     assert final.state == "holding" and "held: sent 20,000" in final.reason
     assert max(caps) < 50_000
 
-    schedule = DeltaStore(warehouse.root_uri).read_arrow("warming_schedule").to_pylist()
+    schedule = warehouse.store.read_arrow("warming_schedule").to_pylist()
     assert len(schedule) == 42
     assert {row["retailer_id"] for row in schedule} == {"maple-market"}

@@ -14,9 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from jobs.config import Conf
-from jobs.config.secrets import secret_from_env
 from jobs.loopback import LOOPBACK, AppThread
-from jobs.providers.routing import workspace_for
+from jobs.providers.routing import platform_key, workspace_for
 from jobs.providers.simulator.app import Simulator, build_app
 from jobs.providers.simulator.state import RenderMode, TokenBucket, WorkspaceState
 
@@ -40,16 +39,6 @@ def simulator_from_conf(
     )
     simulator.faults.update(faults or {})
     return simulator
-
-
-def platform_key(conf: Conf) -> str | None:
-    """The provider platform API's key, when the platform has that API configured."""
-    platform = conf.platform.provider_platform
-    if platform is None:
-        return None
-    return secret_from_env(
-        platform.api_key_env, conf.profile, purpose="provider platform API key"
-    ).decode()
 
 
 def point_conf_at(conf: Conf, server_url: str) -> Conf:
