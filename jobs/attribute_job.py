@@ -14,17 +14,20 @@ from datetime import UTC, datetime
 from pyspark.sql import functions as F
 
 from jobs.reporting.attribution import attribute_orders, message_touches, offer_codes
-from jobs.runtime import JobContext, add_common_arguments, emit, entry_main, spark_job
+from jobs.runtime import (
+    JobContext,
+    add_common_arguments,
+    add_retailer_option,
+    emit,
+    entry_main,
+    selected_retailers,
+    spark_job,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument(
-        "--retailer",
-        action="append",
-        default=None,
-        help="retailer to recompute (repeatable; default: every configured retailer)",
-    )
+    add_retailer_option(parser, "retailer to recompute")
 
 
 def attribute(job: JobContext, retailer_ids: list[str]) -> str:
@@ -61,10 +64,7 @@ def attribute(job: JobContext, retailer_ids: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with spark_job(args, app_name="campaigns-attribution") as job:
-        retailer_ids = args.retailer or sorted(job.conf.retailers)
-        for retailer_id in retailer_ids:
-            job.conf.retailer(retailer_id)  # unknown ids fail here, before any work
-        emit(attribute(job, retailer_ids))
+        emit(attribute(job, selected_retailers(job.conf, args.retailer)))
     return 0
 
 

@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 from jobs.audience.launch import default_run_id, read_inputs
 from jobs.config import load_conf
 from jobs.errors import OperatorError
-from jobs.runtime import add_common_arguments, emit, entry_main, spark_job
+from jobs.runtime import (
+    add_common_arguments,
+    add_retailer_option,
+    emit,
+    entry_main,
+    selected_retailers,
+    spark_job,
+)
 from jobs.warehouse.store import DeltaStore
 
 FINAL_STATUSES = ("sent", "failed", "suppressed")
@@ -30,13 +37,8 @@ class RunCheckError(OperatorError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument(
-        "--retailer",
-        action="append",
-        default=None,
-        help="check only this retailer's rows (repeatable; default: every retailer): "
-        "another tenant's bad rows never stop a launch",
-    )
+    # Another tenant's bad rows never stop a launch: its DAG checks its own retailer.
+    add_retailer_option(parser, "check only this retailer's rows")
 
 
 def check_inputs(args: argparse.Namespace) -> int:
@@ -46,9 +48,7 @@ def check_inputs(args: argparse.Namespace) -> int:
     from jobs.quality.suites import check_inputs as input_suite
 
     with spark_job(args, app_name="campaigns-check-inputs") as job:
-        retailer_ids = args.retailer or sorted(job.conf.retailers)
-        for retailer_id in retailer_ids:
-            job.conf.retailer(retailer_id)  # an unknown id fails here, before any read
+        retailer_ids = selected_retailers(job.conf, args.retailer)
         inputs = read_inputs(job.warehouse, retailer_ids)
         report = input_suite(
             QualityGate(),

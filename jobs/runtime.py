@@ -40,6 +40,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_retailer_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--retailer R` (repeatable): limit a job to some tenants; `what` says to what end."""
+    parser.add_argument(
+        "--retailer",
+        action="append",
+        default=None,
+        help=f"{what} (repeatable; default: every configured retailer)",
+    )
+
+
+def selected_retailers(conf: Conf, retailer_ids: list[str] | None) -> list[str]:
+    """The `--retailer` ids, each known (an unknown one fails before any work), or all."""
+    for retailer_id in retailer_ids or []:
+        conf.retailer(retailer_id)
+    return list(retailer_ids) if retailer_ids else sorted(conf.retailers)
+
+
 # SQLQueryContextLogger: PySpark logs every failed query with its JVM stack trace as JSON;
 # the error raised already says what is wrong, once.
 QUIET_LOGGERS = ("great_expectations", "py4j", "aiohttp.access")

@@ -6,7 +6,13 @@ import argparse
 
 from jobs.config import load_conf
 from jobs.providers.routing import ProviderRouter
-from jobs.runtime import NOTHING_TO_DO, add_common_arguments, emit
+from jobs.runtime import (
+    NOTHING_TO_DO,
+    add_common_arguments,
+    add_retailer_option,
+    emit,
+    selected_retailers,
+)
 from jobs.templates import load_library
 from jobs.templates.deploy import DEFAULT_CONCURRENCY, deploy_library
 from jobs.warehouse.store import DeltaStore
@@ -21,12 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"workspaces deployed at once (default {DEFAULT_CONCURRENCY}); "
         "each is paced by its own rate limit",
     )
-    parser.add_argument(
-        "--retailer",
-        action="append",
-        default=None,
-        help="deploy only to this retailer's workspace (repeatable; default: every retailer)",
-    )
+    add_retailer_option(parser, "deploy only to this retailer's workspace")
     parser.add_argument(
         "--if-changed",
         action="store_true",
@@ -40,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     withheld (validation) or a workspace failed; the summary says which; 99 with
     --if-changed when there was nothing to deploy."""
     conf = load_conf(args.conf, profile=args.profile)
-    for retailer_id in args.retailer or []:
-        conf.retailer(retailer_id)  # an unknown id fails here, before any request
+    selected_retailers(conf, args.retailer)  # an unknown id fails here, before any request
     router = ProviderRouter(conf)
     try:
         report = deploy_library(
