@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 VENV := .venv
 STAMP := $(VENV)/.synced
-# Airflow has its own environment: its pins conflict with Flink's (ARCHITECTURE.md).
+# Airflow has its own environment: its pins conflict with Flink's (docs/operations.md).
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never

@@ -12,13 +12,15 @@ recipients as (
         campaign_id,
         customer_id,
         max(variant_id) as variant_id,
+        max(is_holdout) as is_holdout,
         min(completed_at) as reference_at,
         max(status = 'sent') as is_sent,
         max(is_delivered) as is_delivered,
         max(is_opened) as is_opened,
         max(is_clicked) as is_clicked
     from fct_message_sends
-    where status in ('sent', 'suppressed')
+    -- the reached, and the holdout they are compared with (recorded, never sent)
+    where status = 'sent' or is_holdout
     group by retailer_id, run_id, campaign_id, customer_id
 ),
 
@@ -56,7 +58,6 @@ orders_in_window as (
 final as (
     select
         recipients.*,
-        recipients.variant_id = 'holdout' as is_holdout,
         coalesce(orders_in_window.orders, 0) > 0 as has_converted,
         coalesce(orders_in_window.orders, 0) as orders_in_window,
         coalesce(orders_in_window.revenue_cents, 0) as revenue_cents,

@@ -9,6 +9,7 @@ with sends as (
         customer_id,
         channel,
         variant_id,
+        is_holdout,
         status,
         completed_at
     from message_sends
@@ -41,7 +42,7 @@ final as (
         sends.variant_id,
         sends.status,
         sends.completed_at,
-        sends.variant_id = 'holdout' as is_holdout,
+        sends.is_holdout,
         coalesce(engagement.ip_pool, dim_retailers.ip_pool) as ip_pool,
         coalesce(engagement.is_delivered, false) as is_delivered,
         coalesce(engagement.is_bounced, false) as is_bounced,

@@ -8,12 +8,13 @@ with arms as (
         retailer_id,
         campaign_id,
         variant_id,
+        is_holdout,
         count(*) as recipients,
         sum(cast(has_converted as bigint)) as converters,
         sum(revenue_cents) as revenue_cents,
         sum(redeemed_discount_cents) as discount_cost_cents
     from fct_campaign_recipients
-    group by retailer_id, campaign_id, variant_id
+    group by retailer_id, campaign_id, variant_id, is_holdout
 ),
 
 holdout as (
@@ -24,7 +25,7 @@ holdout as (
         converters / recipients as holdout_conversion_rate,
         revenue_cents / recipients as holdout_revenue_per_recipient_cents
     from arms
-    where variant_id = 'holdout'
+    where is_holdout
 ),
 
 send_costs as (
@@ -69,7 +70,7 @@ measured as (
         on arms.retailer_id = send_costs.retailer_id
         and arms.campaign_id = send_costs.campaign_id
         and arms.variant_id = send_costs.variant_id
-    where arms.variant_id <> 'holdout'
+    where not arms.is_holdout
 ),
 
 final as (

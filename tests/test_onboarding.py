@@ -12,9 +12,9 @@ import yaml
 
 from jobs.cli import main
 from jobs.config import load_conf
+from jobs.dev.simulator.server import SimulatorThread, simulator_from_conf
 from jobs.providers import Recipient, SendBatch
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.server import SimulatorThread, simulator_from_conf
 from jobs.warehouse.store import DeltaStore
 
 

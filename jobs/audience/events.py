@@ -11,8 +11,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.audience.columns import dispatch, group_by_key, in_campaigns
+from jobs.audience.hashing import hex_digest
 from jobs.config.models import CampaignConfig
-from jobs.hashing import hex_digest
 from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import table_spec
 

@@ -84,6 +84,21 @@ class LaunchReport:
     launched: list[RunStats]
     already_launched: list[str]
 
+    def lines(self) -> list[str]:
+        """One line a run: what was launched (audience, suppressions, events) or skipped."""
+        lines = [
+            f"already launched (nothing written): {run_id}" for run_id in self.already_launched
+        ]
+        for s in self.launched:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s.suppressed_by_reason.items()))
+            lines.append(
+                f"launched {s.run_id} ({s.retailer_id}): audience {s.audience_customers:,} "
+                f"customers, {s.audience_size:,} messages; suppressed "
+                f"{sum(s.suppressed_by_reason.values()):,} ({reasons or 'none'}); "
+                f"events {s.events:,} (holdout {s.holdout_size:,})"
+            )
+        return lines
+
 
 def default_run_id(campaign_id: str, as_of: datetime) -> str:
     """One run per campaign and logical day, so a scheduler's retry is the same run."""

@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.audience.columns import dispatch
+from jobs.warehouse.registry import EMAIL_PATTERN
 
 REASONS = (
     "unsubscribed",
@@ -25,7 +26,6 @@ REASONS = (
     "frequency_cap",
 )
 CHANNEL_PRIORITY = {"email": 1, "push": 2}
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 KEYS = ["retailer_id", "customer_id"]
 
 

@@ -13,11 +13,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.audience.columns import dispatch, dispatch_by_campaign
-from jobs.config.models import CampaignConfig
-from jobs.hashing import unit_interval
+from jobs.audience.hashing import unit_interval
+from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig
 
 VARIANT_SALT = "campaigns.variant.v1"
-HOLDOUT = "holdout"
 
 
 def bucket_column() -> Column:
@@ -29,7 +28,7 @@ def bucket_column() -> Column:
 def variant_column(campaign: CampaignConfig, bucket: Column) -> Column:
     """The holdout takes the bottom of [0, 1); variants split the rest by weight."""
     total = sum(v.weight for v in campaign.variants)
-    cases = [(bucket < F.lit(campaign.holdout_share), F.lit(HOLDOUT))]
+    cases = [(bucket < F.lit(campaign.holdout_share), F.lit(HOLDOUT_VARIANT))]
     upper = campaign.holdout_share
     for variant in campaign.variants[:-1]:
         upper += (1 - campaign.holdout_share) * variant.weight / total
@@ -47,4 +46,4 @@ def with_variant(df: DataFrame, campaigns: Sequence[CampaignConfig]) -> DataFram
             value=lambda c: variant_column(c, bucket),
             default=F.lit(None).cast("string"),
         ),
-    ).withColumn("is_holdout", F.col("variant_id") == F.lit(HOLDOUT))
+    ).withColumn("is_holdout", F.col("variant_id") == F.lit(HOLDOUT_VARIANT))

@@ -8,6 +8,7 @@ is collected and raised together as one ConfigError.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -284,3 +285,15 @@ def _cross_check(
                 )
             )
     return problems
+
+
+def add_retailer_file(conf_dir: Path, source: Path, retailer_id: str) -> str:
+    """Copy a checked retailer file into conf/retailers/ unless it is there already;
+    never over a different file. Returns what happened, for the operator."""
+    target = conf_dir / "retailers" / f"{retailer_id}.yaml"
+    if target.exists() and target.resolve() == source.resolve():
+        return f"{target}: already in conf/"
+    if target.exists():
+        return f"{target}: already in conf/ with the same settings"
+    shutil.copyfile(source, target)
+    return f"{target}: added"

@@ -168,6 +168,11 @@ class Schedule(StrictModel):
         return self
 
 
+# The variant id of a campaign's holdout: recorded (is_holdout) and never sent, so no
+# configured variant may take it.
+HOLDOUT_VARIANT = "holdout"
+
+
 class CampaignConfig(StrictModel):
     campaign_id: Identifier
     retailer_id: Identifier
@@ -185,6 +190,11 @@ class CampaignConfig(StrictModel):
         ids = [variant.variant_id for variant in self.variants]
         if len(set(ids)) != len(ids):
             raise ValueError(f"variant ids must be unique, got {ids}")
+        if HOLDOUT_VARIANT in ids:
+            raise ValueError(
+                f"variant id '{HOLDOUT_VARIANT}' is reserved for the holdout (holdout_share); "
+                "rename the variant"
+            )
         missing = [channel for channel in self.channels if channel not in self.templates]
         if missing:
             raise ValueError(f"no template given for channel(s) {missing} in 'templates'")

@@ -18,9 +18,9 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from jobs.config import Conf
+from jobs.warehouse.registry import CAMPAIGN_CONTROLS
 from jobs.warehouse.store import DeltaStore
 
-CONTROLS = "campaign_controls"
 Action = Literal["pause", "resume"]
 
 
@@ -37,7 +37,9 @@ def request_control(
         "requested_by": [getpass.getuser()],
         "note": [note],
     }
-    return store.append(CONTROLS, pa.table(row), metadata={"control": f"campaign {action}"})
+    return store.append(
+        CAMPAIGN_CONTROLS.name, pa.table(row), metadata={"control": f"campaign {action}"}
+    )
 
 
 def paused_campaigns(table: pa.Table) -> set[tuple[str, str]]:
@@ -76,11 +78,13 @@ class PauseWatcher:
     def _refresh(self) -> None:
         self._checked = self._clock()
         if self._table is None:
-            self._table = self.store.find(CONTROLS)
+            self._table = self.store.find(CAMPAIGN_CONTROLS.name)
             if self._table is None:
                 return
         else:
             self._table.update_incremental()
         if self._table.version() != self._version:
             self._version = self._table.version()
-            self._paused = paused_campaigns(self.store.read_arrow(CONTROLS, version=self._version))
+            self._paused = paused_campaigns(
+                self.store.read_arrow(CAMPAIGN_CONTROLS.name, version=self._version)
+            )

@@ -42,6 +42,7 @@ from jobs.delivery.source import EventReader
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import TemplateLibrary
+from jobs.warehouse.statuses import STATUSES
 from jobs.warehouse.store import DeltaStore
 
 # Fires once per key when the bounded input ends (the final watermark), unlike
@@ -155,16 +156,7 @@ class SendFunction(AsyncFunction):
         )
         metrics = runtime_context.get_metrics_group()
         self.counters = {
-            name: metrics.counter(name)
-            for name in (
-                "sent",
-                "failed",
-                "deferred",
-                "paused",
-                "suppressed",
-                "retried",
-                "throttled",
-            )
+            name: metrics.counter(name) for name in (*STATUSES, "retried", "throttled")
         }
         self.batch_size = metrics.distribution("batch_size")
         self.send_latency_ms = metrics.distribution("send_latency_ms")

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobs.config import Conf
-from jobs.delivery.controls import CONTROLS, paused_campaigns
-from jobs.delivery.records import CAP_DEFERRAL, PENDING_STATUSES
+from jobs.delivery.controls import paused_campaigns
+from jobs.delivery.records import CAP_DEFERRAL
+from jobs.warehouse.registry import CAMPAIGN_CONTROLS, CAMPAIGN_EVENTS, MESSAGE_SENDS
+from jobs.warehouse.statuses import PENDING_STATUSES
 from jobs.warehouse.store import DeltaStore
 from jobs.warming.schedule import warming_caps
 
-EVENTS = "campaign_events"
-SENDS = "message_sends"
 SOURCE_APP_ID = "delivery/campaign_events"
 LEDGER_COLUMNS = [
     "retailer_id",
@@ -72,13 +72,13 @@ def plan_delivery(
     store: DeltaStore, conf: Conf, *, delivery_run_id: str, today: date
 ) -> DeliveryPlan | None:
     """The next run's work, or None when campaign_events does not exist yet."""
-    events = store.find(EVENTS)
+    events = store.find(CAMPAIGN_EVENTS.name)
     if events is None:
         return None
-    committed = store.last_run_version(SENDS, SOURCE_APP_ID)
-    ledger = store.find(SENDS)
+    committed = store.last_run_version(MESSAGE_SENDS.name, SOURCE_APP_ID)
+    ledger = store.find(MESSAGE_SENDS.name)
     ledger_df = (
-        store.read_arrow(SENDS, columns=LEDGER_COLUMNS, version=ledger.version())
+        store.read_arrow(MESSAGE_SENDS.name, columns=LEDGER_COLUMNS, version=ledger.version())
         if ledger is not None
         else None
     )
@@ -98,7 +98,9 @@ def plan_delivery(
 
 def _files(store: DeltaStore, version: int) -> dict[str, str]:
     """Path -> retailer of every file in a snapshot of campaign_events."""
-    actions = pa.table(store.delta_table(EVENTS, version=version).get_add_actions(flatten=True))
+    actions = pa.table(
+        store.delta_table(CAMPAIGN_EVENTS.name, version=version).get_add_actions(flatten=True)
+    )
     return dict(
         zip(
             actions.column("path").to_pylist(),
@@ -159,7 +161,7 @@ def carry_over(
     if ledger_df is None or not ledger_df.num_rows:
         return []
     pending = ledger_df.filter(pc.is_in(ledger_df["status"], pa.array(PENDING_STATUSES)))
-    still_paused = paused_campaigns(store.read_arrow(CONTROLS))
+    still_paused = paused_campaigns(store.read_arrow(CAMPAIGN_CONTROLS.name))
     runs: dict[str, set[str]] = defaultdict(set)
     for row in pending.to_pylist():
         retailer = row["retailer_id"]

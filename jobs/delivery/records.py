@@ -6,11 +6,10 @@ code readable at no serialization cost beyond a tuple's.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-Status = Literal["sent", "failed", "deferred", "paused", "suppressed"]
-FINAL_STATUSES = ("sent", "failed", "suppressed")
-PENDING_STATUSES = ("deferred", "paused")
+from jobs.warehouse.statuses import Status
+
 CAP_DEFERRAL = "daily cap reached"
 
 
@@ -61,6 +60,7 @@ class Outcome(NamedTuple):
     customer_id: str
     channel: str
     variant_id: str
+    is_holdout: bool
     template_id: str | None
     status: Status
     reason: str | None

@@ -17,28 +17,13 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from jobs.delivery.plan import SENDS, SOURCE_APP_ID, DeliveryPlan
+from jobs.delivery.plan import SOURCE_APP_ID, DeliveryPlan
 from jobs.delivery.records import BatchReport, Outcome
+from jobs.warehouse.registry import MESSAGE_SENDS
+from jobs.warehouse.statuses import STATUSES
 from jobs.warehouse.store import DeltaStore, RunTag
 
 log = logging.getLogger(__name__)
-STATUSES = ("sent", "failed", "deferred", "paused", "suppressed")
-# Outcome fields that go to message_sends as they are.
-_PLAIN_COLUMNS = (
-    "retailer_id",
-    "message_id",
-    "run_id",
-    "campaign_id",
-    "customer_id",
-    "channel",
-    "variant_id",
-    "template_id",
-    "status",
-    "reason",
-    "attempts",
-    "dispatch_id",
-    "batch_size",
-)
 
 
 @dataclass
@@ -113,7 +98,7 @@ class ResultCommitter:
         metadata = {"delivery_run_id": self.plan.delivery_run_id}
         if updates:
             self.store.upsert(
-                SENDS,
+                MESSAGE_SENDS.name,
                 self._rows(updates),
                 keys=("retailer_id", "message_id"),
                 run=None if new else run,
@@ -121,7 +106,7 @@ class ResultCommitter:
             )
             self.tally.commits += 1
         if new or (run is not None and not updates):
-            self.store.append(SENDS, self._rows(new), run=run, metadata=metadata)
+            self.store.append(MESSAGE_SENDS.name, self._rows(new), run=run, metadata=metadata)
             self.tally.commits += 1
         self._committed.update(self._pending)
         self._pending.clear()
@@ -138,20 +123,31 @@ class ResultCommitter:
             self.flush()
 
     def _rows(self, outcomes: list[Outcome]) -> pa.Table:
-        def ms(values: list[int | None]) -> pa.Array:
+        """message_sends rows in the registry's shape: each column is the outcome's
+        field of that name, or one the run adds (`_run_columns`)."""
+        added = self._run_columns(outcomes)
+        schema = self.store.arrow_schema(MESSAGE_SENDS.name)
+        return pa.table(
+            [
+                pa.array(
+                    added[f.name] if f.name in added else [getattr(o, f.name) for o in outcomes]
+                ).cast(f.type)
+                for f in schema
+            ],
+            schema=schema,
+        )
+
+    def _run_columns(self, outcomes: list[Outcome]) -> dict[str, object]:
+        """The columns that are not an outcome's field as it is: UTC times and the run's ids."""
+
+        def utc(values: list[int | None]) -> pa.Array:
             return pa.array(values, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
 
-        def column(name: str) -> list[object]:
-            return [getattr(o, name) for o in outcomes]
-
-        return pa.table(
-            {
-                **{name: column(name) for name in _PLAIN_COLUMNS},
-                "queued_at": ms(column("queued_at_ms")),  # type: ignore[arg-type]
-                "first_attempt_at": ms(column("first_attempt_at_ms")),  # type: ignore[arg-type]
-                "completed_at": ms(column("completed_at_ms")),  # type: ignore[arg-type]
-                "send_latency_ms": [o.send_latency_ms for o in outcomes],
-                "delivery_run_id": [self.plan.delivery_run_id] * len(outcomes),
-                "source_version": [self.plan.source_to] * len(outcomes),
-            }
-        )
+        return {
+            "queued_at": utc([o.queued_at_ms for o in outcomes]),
+            "first_attempt_at": utc([o.first_attempt_at_ms for o in outcomes]),
+            "completed_at": utc([o.completed_at_ms for o in outcomes]),
+            "send_latency_ms": [o.send_latency_ms for o in outcomes],
+            "delivery_run_id": [self.plan.delivery_run_id] * len(outcomes),
+            "source_version": [self.plan.source_to] * len(outcomes),
+        }

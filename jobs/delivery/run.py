@@ -80,3 +80,31 @@ def deliver_once(
             raise
     committer.finish()
     return RunSummary(plan, committer.tally, time.monotonic() - started)
+
+
+def follow(
+    conf: Conf,
+    store: DeltaStore,
+    library: TemplateLibrary,
+    *,
+    poll_seconds: float,
+    stopping: Callable[[], bool],
+    on_run: Callable[[RunSummary], None],
+    max_runs: int | None = None,
+    commit_seconds: float = 5.0,
+) -> int:
+    """Deliver, then every `poll_seconds` deliver what is new (a new campaign_events
+    version, or work a resume or a new day releases), until `stopping()` or
+    `max_runs` runs; returns how many runs delivered something."""
+    runs = 0
+    while not stopping():
+        summary = deliver_once(conf, store, library, commit_seconds=commit_seconds)
+        if summary is not None:
+            runs += 1
+            on_run(summary)
+        if max_runs and runs >= max_runs:
+            break
+        deadline = time.monotonic() + poll_seconds
+        while time.monotonic() < deadline and not stopping():
+            time.sleep(0.2)
+    return runs

@@ -195,6 +195,7 @@ def _outcome(
         customer_id=event.customer_id,
         channel=group.channel,
         variant_id=group.variant_id,
+        is_holdout=group.is_holdout,
         template_id=group.template_id,
         status=status,
         reason=reason,

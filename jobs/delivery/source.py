@@ -18,12 +18,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jobs.config import Conf
-from jobs.delivery.plan import EVENTS, SENDS, WorkUnit
-from jobs.delivery.records import FINAL_STATUSES, EventChunk, GroupKey, MessageEvent
+from jobs.delivery.plan import WorkUnit
+from jobs.delivery.records import EventChunk, GroupKey, MessageEvent
 from jobs.providers import MAX_RECIPIENTS_PER_BATCH
 from jobs.templates import TemplateLibrary
-from jobs.templates.variables import configured_layers, merge_variables
+from jobs.templates.variables import configured_layers, customer_layer, merge_variables
 from jobs.warehouse.files import open_filesystem
+from jobs.warehouse.registry import CAMPAIGN_EVENTS, MESSAGE_SENDS
+from jobs.warehouse.statuses import FINAL_STATUSES
 from jobs.warehouse.store import DeltaStore
 
 EVENT_COLUMNS = [
@@ -62,7 +64,7 @@ class EventReader:
         if retailer_id not in self._ledgers:
             rows = (
                 self.store.read_arrow(
-                    SENDS,
+                    MESSAGE_SENDS.name,
                     columns=["message_id", "status"],
                     partitions=[("retailer_id", "=", retailer_id)],
                     version=self.ledger_version,
@@ -76,7 +78,9 @@ class EventReader:
         return self._ledgers[retailer_id]
 
     def read(self, unit: WorkUnit) -> Iterator[EventChunk]:
-        filesystem, root = open_filesystem(self.store.uri(EVENTS), self.store.storage_options)
+        filesystem, root = open_filesystem(
+            self.store.uri(CAMPAIGN_EVENTS.name), self.store.storage_options
+        )
         table = pq.read_table(f"{root}/{unit.path}", columns=EVENT_COLUMNS, filesystem=filesystem)
         if unit.run_ids is not None:
             table = table.filter(pc.is_in(table["run_id"], pa.array(unit.run_ids)))
@@ -167,27 +171,3 @@ def _base_variables(
         variant_id=variant_id,
     )
     return merge_variables(*layers.values())
-
-
-def customer_layer(row: dict[str, Any]) -> dict[str, str | None]:
-    """The customer's own variables: profile fields and the personal offer of the event."""
-    layer: dict[str, str | None] = dict(row["variables"] or [])
-    layer["promo_code"] = row["promo_code"]
-    layer["offer_text"] = offer_text(row)
-    if row["offer_expires_on"] is not None:
-        layer["offer_expires_on"] = row["offer_expires_on"]
-    return layer
-
-
-def offer_text(row: dict[str, Any]) -> str | None:
-    """The personal offer in words, e.g. '15% off orders over $30.00'."""
-    kind = row["offer_kind"]
-    if kind is None:
-        return None
-    minimum = row["offer_min_basket_cents"] or 0
-    over = f" orders over ${minimum / 100:.2f}" if minimum else " your next order"
-    if kind == "percent_off":
-        return f"{row['offer_percent']:g}% off{over}."
-    if kind == "amount_off":
-        return f"${row['offer_amount_cents'] / 100:.2f} off{over}."
-    return f"Free delivery on{over}."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from jobs.config import Conf, ConfigError, ConfigProblem, RetailerConfig
 from jobs.config.secrets import secret_from_env
+from jobs.providers.base import WorkspaceSpec
 from jobs.providers.braze import AsyncBrazeClient, BrazeClient, BrazePlatformClient
 from jobs.providers.wire import Workspace
 
@@ -89,3 +90,19 @@ class ProviderRouter:
         for client in self._async.values():
             await client.close()
         self._async.clear()
+
+
+def workspace_spec(conf: Conf, retailer_id: str) -> WorkspaceSpec:
+    """What provisioning sets on a retailer's workspace, all from its configuration."""
+    retailer = conf.retailer(retailer_id)
+    workspace = workspace_for(conf, retailer)
+    return WorkspaceSpec(
+        workspace_id=workspace.workspace_id,
+        retailer_id=retailer_id,
+        name=retailer.brand.name,
+        sending_identity=retailer.sending_identity(conf.platform.sending_domain),
+        ip_pool=retailer.ip_pool,
+        api_key=workspace.api_key,
+        requests_per_second=retailer.rate_limit.requests_per_second,
+        burst=retailer.rate_limit.burst,
+    )

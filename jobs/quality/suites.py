@@ -8,10 +8,9 @@ import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.audience.suppression import EMAIL_PATTERN
-from jobs.audience.variants import HOLDOUT
-from jobs.config.models import CampaignConfig
+from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig
 from jobs.quality.checks import QualityGate, QualityReport
+from jobs.warehouse.registry import EMAIL_PATTERN
 
 # Invalid addresses are expected (they are suppressed as invalid_contact); a feed
 # where more than this share is malformed is broken, not noisy.
@@ -85,7 +84,7 @@ def check_events(
     variant_keys = sorted(
         f"{c.campaign_id}|{v}"
         for c in campaigns
-        for v in [*(x.variant_id for x in c.variants), HOLDOUT]
+        for v in [*(x.variant_id for x in c.variants), HOLDOUT_VARIANT]
     )
     retailer_keys = sorted(f"{c.campaign_id}|{c.retailer_id}" for c in campaigns)
     keyed_df = events_df.select(

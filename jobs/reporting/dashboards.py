@@ -19,6 +19,8 @@ from pyspark.sql import SparkSession
 
 from jobs.config import Conf, RetailerConfig
 
+# Where `campaigns dashboard` and the demo write the pages (one folder per retailer).
+DEFAULT_DASHBOARD_DIR = Path("var/dashboards")
 REPORTS = (
     "rpt_campaign_performance",
     "rpt_experiment_readout",

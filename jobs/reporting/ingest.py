@@ -28,10 +28,10 @@ from jobs.providers.base import EventPage, ProviderEvent
 from jobs.providers.braze import BrazeClient
 from jobs.providers.pacing import RetryPolicy
 from jobs.providers.routing import ProviderRouter
+from jobs.warehouse.registry import DELIVERY_EVENTS
 from jobs.warehouse.store import DeltaStore
 
 log = logging.getLogger(__name__)
-EVENTS = "delivery_events"
 CURSORS_KEY = "ingest.cursors"
 KEYS = ("retailer_id", "event_id")
 
@@ -71,7 +71,7 @@ class IngestReport:
 
 def saved_cursors(store: DeltaStore) -> dict[str, str]:
     """Workspace id -> the export cursor the last committed ingestion reached."""
-    raw = store.newest_metadata(EVENTS, CURSORS_KEY)
+    raw = store.newest_metadata(DELIVERY_EVENTS.name, CURSORS_KEY)
     return {} if raw is None else dict(json.loads(raw))
 
 
@@ -154,9 +154,9 @@ def _commit(
 ) -> None:
     """New events and the cursors that reach past them, in one commit."""
     unique = list({(r["retailer_id"], r["event_id"]): r for r in rows}.values())
-    table = pa.Table.from_pylist(unique, schema=store.arrow_schema(EVENTS))
+    table = pa.Table.from_pylist(unique, schema=store.arrow_schema(DELIVERY_EVENTS.name))
     report.inserted += store.insert_new(
-        EVENTS,
+        DELIVERY_EVENTS.name,
         table,
         keys=KEYS,
         metadata={CURSORS_KEY: json.dumps(cursors, sort_keys=True)},

@@ -35,13 +35,13 @@ from jobs.templates.library import TemplateLibrary
 from jobs.templates.problems import TemplateProblem
 from jobs.templates.validate import validate_library
 from jobs.templates.variables import retailer_variables
+from jobs.warehouse.registry import TEMPLATE_DEPLOYMENTS
 from jobs.warehouse.store import DeltaStore
 
 log = logging.getLogger(__name__)
 Action = Literal["created", "updated", "unchanged", "failed"]
 T = TypeVar("T")
 DEFAULT_CONCURRENCY = 64
-DEPLOYMENTS = "template_deployments"
 # Commit metadata of template_deployments: what the last complete deploy put everywhere.
 FINGERPRINT_KEY = "templates.fingerprint"
 
@@ -148,7 +148,7 @@ def deploy_library(
     validated = time.monotonic()
     plans = plan_deploy(conf, library, problems, retailer_ids)
     fingerprint = deploy_fingerprint(plans, problems)
-    recorded = store.newest_metadata(DEPLOYMENTS, FINGERPRINT_KEY) if store else None
+    recorded = store.newest_metadata(TEMPLATE_DEPLOYMENTS.name, FINGERPRINT_KEY) if store else None
     if if_changed and recorded == fingerprint:
         return DeployReport(plans, problems, 0.0, "", validated - started, skipped=True)
     asyncio.run(_deploy_all(conf, plans, router, concurrency))
@@ -264,5 +264,5 @@ def _record(
         if action in ("created", "updated")
     ]
     if rows or metadata:
-        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(DEPLOYMENTS))
-        store.append(DEPLOYMENTS, table, metadata=metadata)
+        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(TEMPLATE_DEPLOYMENTS.name))
+        store.append(TEMPLATE_DEPLOYMENTS.name, table, metadata=metadata)

@@ -8,15 +8,16 @@ sample customer, a real one from the warehouse, or edits typed in the page).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 from liquid.exceptions import LiquidError
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
-from jobs.delivery.source import customer_layer
 from jobs.errors import OperatorError
 from jobs.templates.compose import render_branded
 from jobs.templates.library import TemplateLibrary, TemplateSpec
@@ -26,6 +27,7 @@ from jobs.templates.variables import (
     OFFER_VARIABLES,
     Layers,
     configured_layers,
+    customer_layer,
     merge_variables,
     winning_layers,
 )
@@ -260,3 +262,48 @@ def _rows(
         table, columns=["customer_id", *columns], partitions=[("retailer_id", "=", retailer_id)]
     )
     return data.filter(pc.equal(data["customer_id"], customer_id)).to_pylist()
+
+
+def parse_edits(items: list[str]) -> dict[str, str]:
+    """`--set NAME=VALUE` items as the variables they try (each wins over every layer)."""
+    return dict(_assignment(item) for item in items)
+
+
+def _assignment(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise PreviewError(f"--set '{item}' is not NAME=VALUE (e.g. --set first_name=Ava)")
+    return name, value
+
+
+def describe(preview: Preview, out: Path) -> list[str]:
+    """The lines the command prints; email HTML is written to a file under `out`."""
+    head = f"{preview.template_id} for {preview.retailer_id}, {preview.customer}"
+    if preview.error:
+        return [head, f"does not render: {preview.error}"]
+    rendered = preview.rendered
+    if preview.channel == "push":
+        lines = [
+            head,
+            f"title:     {rendered['title']}",
+            f"body:      {rendered['body']}",
+            f"deep link: {rendered['deep_link']}",
+        ]
+    else:
+        path = out / f"{_slug(preview.retailer_id)}-{_slug(preview.template_id)}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered["html"], encoding="utf-8")
+        lines = [
+            head,
+            f"from:      {preview.variables.get('sender', '')}",
+            f"subject:   {rendered['subject']}",
+            f"preheader: {rendered['preheader']}",
+            f"html:      {path} ({len(rendered['html'].encode()):,} bytes)",
+            "text:",
+            *(f"  {line}" if line else "" for line in rendered["text"].splitlines()),
+        ]
+    return lines + [f"warning: {problem}" for problem in preview.problems]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower())

@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp import web
 
 from jobs.config import Conf
-from jobs.loopback import LOOPBACK
 from jobs.templates.library import TemplateLibrary
 from jobs.templates.preview import PreviewError, PreviewRequest, build_preview
 from jobs.warehouse.store import DeltaStore
@@ -40,7 +39,7 @@ def preview_app(context: PreviewContext) -> web.Application:
     return app
 
 
-def serve_preview(context: PreviewContext, *, port: int, host: str = LOOPBACK) -> None:
+def serve_preview(context: PreviewContext, *, host: str, port: int) -> None:
     web.run_app(preview_app(context), host=host, port=port, print=None, access_log=None)
 
 

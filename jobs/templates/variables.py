@@ -10,7 +10,7 @@ call `configured_layers`, so a preview shows exactly what a customer receives.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 
@@ -98,3 +98,27 @@ def message_variables(
 ) -> dict[str, str]:
     """A recipient's final properties: the customer's own variables win over everything."""
     return merge_variables(base, customer)
+
+
+def customer_layer(row: dict[str, Any]) -> dict[str, str | None]:
+    """The customer's own variables: profile fields and the personal offer of the event."""
+    layer: dict[str, str | None] = dict(row["variables"] or [])
+    layer["promo_code"] = row["promo_code"]
+    layer["offer_text"] = offer_text(row)
+    if row["offer_expires_on"] is not None:
+        layer["offer_expires_on"] = row["offer_expires_on"]
+    return layer
+
+
+def offer_text(row: dict[str, Any]) -> str | None:
+    """The personal offer in words, e.g. '15% off orders over $30.00'."""
+    kind = row["offer_kind"]
+    if kind is None:
+        return None
+    minimum = row["offer_min_basket_cents"] or 0
+    over = f" orders over ${minimum / 100:.2f}" if minimum else " your next order"
+    if kind == "percent_off":
+        return f"{row['offer_percent']:g}% off{over}."
+    if kind == "amount_off":
+        return f"${row['offer_amount_cents'] / 100:.2f} off{over}."
+    return f"Free delivery on{over}."

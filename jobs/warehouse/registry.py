@@ -37,6 +37,10 @@ _DATE = T.DateType()
 _STRING_MAP = T.MapType(T.StringType(), T.StringType(), True)
 _COUNT_MAP = T.MapType(T.StringType(), T.LongType(), True)
 
+# A well-formed `customers.email`: the quality gate measures the share of these, and
+# suppression records any other address as `invalid_contact`.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+
 CUSTOMERS = TableSpec(
     name="customers",
     schema=_schema(
@@ -163,6 +167,7 @@ MESSAGE_SENDS = TableSpec(
         ("customer_id", _STRING, False),
         ("channel", _STRING, False),
         ("variant_id", _STRING, False),
+        ("is_holdout", _BOOL, False),
         ("template_id", _STRING, True),
         ("status", _STRING, False),
         ("reason", _STRING, True),
@@ -177,9 +182,10 @@ MESSAGE_SENDS = TableSpec(
         ("source_version", _LONG, False),
     ),
     partition_by=("retailer_id",),
-    description="One row per message of campaign_events: its latest delivery status (sent, "
-    "failed, deferred, paused or suppressed) with reason, attempts and timings. Deferred and "
-    "paused rows are picked up by a later delivery run and updated in place.",
+    description="One row per message of campaign_events: its latest delivery status "
+    "(jobs/warehouse/statuses.py) with reason, attempts and timings. Holdout messages are "
+    "recorded (is_holdout, status suppressed) and never sent. Deferred and paused rows are "
+    "picked up by a later delivery run and updated in place.",
 )
 
 CAMPAIGN_CONTROLS = TableSpec(

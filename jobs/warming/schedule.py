@@ -20,11 +20,10 @@ import pyarrow.compute as pc
 
 from jobs.config import Conf
 from jobs.config.models import IpPool
+from jobs.warehouse.registry import CAPACITY_ALERTS, WARMING_SCHEDULE
 from jobs.warehouse.store import DeltaStore
 from jobs.warming.plan import NO_EMAIL, PoolDay, PoolState, first_day, next_day, shares
 
-SCHEDULE = "warming_schedule"
-ALERTS = "capacity_alerts"
 SCHEDULE_KEYS = ("retailer_id", "ip_pool", "schedule_date")
 
 
@@ -115,8 +114,8 @@ def write_decisions(store: DeltaStore, decisions: list[PoolDecision]) -> int:
         for retailer_id, cap in d.caps.items()
     ]
     if rows:
-        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(SCHEDULE))
-        store.upsert(SCHEDULE, table, keys=SCHEDULE_KEYS)
+        table = pa.Table.from_pylist(rows, schema=store.arrow_schema(WARMING_SCHEDULE.name))
+        store.upsert(WARMING_SCHEDULE.name, table, keys=SCHEDULE_KEYS)
     return len(rows)
 
 
@@ -154,8 +153,10 @@ def write_alerts(store: DeltaStore, alerts: list[dict[str, object]]) -> int:
     """Record alerts once per (retailer, pool, day); returns how many were new."""
     if not alerts:
         return 0
-    table = pa.Table.from_pylist(alerts, schema=store.arrow_schema(ALERTS))
-    return store.insert_new(ALERTS, table, keys=("retailer_id", "ip_pool", "alert_date"))
+    table = pa.Table.from_pylist(alerts, schema=store.arrow_schema(CAPACITY_ALERTS.name))
+    return store.insert_new(
+        CAPACITY_ALERTS.name, table, keys=("retailer_id", "ip_pool", "alert_date")
+    )
 
 
 def start_plan(store: DeltaStore, conf: Conf, retailer_id: str, today: date) -> PoolDecision | None:
@@ -226,7 +227,7 @@ def pool_days(rows: Iterable[dict[str, Any]]) -> dict[str, PoolDay]:
 
 
 def _rows_before(store: DeltaStore, before: date) -> pa.Table:
-    rows = store.read_arrow(SCHEDULE)
+    rows = store.read_arrow(WARMING_SCHEDULE.name)
     if not rows.num_rows:
         return rows
     return rows.filter(pc.less(rows["schedule_date"], pa.scalar(before, pa.date32())))
@@ -240,3 +241,16 @@ def _state(row: dict[str, Any]) -> PoolState:
         daily_cap=int(row["pool_daily_cap"]),
         reason=str(row["reason"]),
     )
+
+
+def plan_status(conf: Conf, retailer_id: str, *, started: bool) -> str:
+    """Where a retailer stands with IP warming after `start_plan`, for the operator."""
+    retailer = conf.retailer(retailer_id)
+    pool = conf.platform.ip_pools[retailer.ip_pool]
+    if pool.warming is None:
+        return f"IP pool {retailer.ip_pool} is warm: no warming plan needed"
+    if "email" not in retailer.channels:
+        return "no email channel: nothing to warm"
+    if started:
+        return f"warming plan started in IP pool {retailer.ip_pool} (warming_schedule)"
+    return f"already on the warming plan of IP pool {retailer.ip_pool}"

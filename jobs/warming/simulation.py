@@ -11,7 +11,9 @@ delivery job and the ingestion would write.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -19,11 +21,12 @@ from pathlib import Path
 import pyarrow as pa
 from pyspark.sql import SparkSession
 
-from jobs.config import Conf
+from jobs.config import Conf, ConfigError, ConfigProblem
 from jobs.reporting.catalog import register_catalog
-from jobs.warehouse import Warehouse
+from jobs.warehouse import Warehouse, build_spark
+from jobs.warehouse.registry import MESSAGE_SENDS
 from jobs.warehouse.store import DeltaStore
-from jobs.warming.schedule import pool_members, warming_caps
+from jobs.warming.schedule import pool_members, warming_caps, warming_pools
 from jobs.warming.update import DELIVERABILITY_VIEWS, update_warming
 
 
@@ -111,7 +114,7 @@ class WarmingSimulation:
         ids = [_id(run_id, retailer_id, str(n)) for n in range(count)]
         bounced = round(count * bounce_rate)
         complained = round((count - bounced) * self.scenario.complaint_rate)
-        self.store.append("message_sends", _sends(retailer_id, run_id, ids, at))
+        self.store.append(MESSAGE_SENDS.name, _sends(retailer_id, run_id, ids, at))
         events = [(i, "bounced_hard") for i in ids[:bounced]]
         events += [(i, "delivered") for i in ids[bounced:]]
         events += [(i, "complained") for i in ids[bounced : bounced + complained]]
@@ -124,28 +127,32 @@ def _id(*parts: str) -> str:
 
 
 def _sends(retailer_id: str, run_id: str, ids: list[str], at: datetime) -> pa.Table:
-    n = len(ids)
+    """Sent email in message_sends' registry shape: one value per column, the ids per row."""
+    same = {
+        "retailer_id": retailer_id,
+        "run_id": run_id,
+        "campaign_id": "warming-simulation",
+        "channel": "email",
+        "variant_id": "control",
+        "is_holdout": False,
+        "template_id": "simulated-email",
+        "status": "sent",
+        "reason": None,
+        "attempts": 1,
+        "dispatch_id": None,
+        "batch_size": 50,
+        "queued_at": at,
+        "first_attempt_at": at,
+        "completed_at": at,
+        "send_latency_ms": 0,
+        "delivery_run_id": run_id,
+        "source_version": 0,
+    }
+    per_row = {"message_id": ids, "customer_id": ids}
     return pa.table(
         {
-            "retailer_id": [retailer_id] * n,
-            "message_id": ids,
-            "run_id": [run_id] * n,
-            "campaign_id": ["warming-simulation"] * n,
-            "customer_id": ids,
-            "channel": ["email"] * n,
-            "variant_id": ["control"] * n,
-            "template_id": ["simulated-email"] * n,
-            "status": ["sent"] * n,
-            "reason": [None] * n,
-            "attempts": [1] * n,
-            "dispatch_id": [None] * n,
-            "batch_size": [50] * n,
-            "queued_at": [at] * n,
-            "first_attempt_at": [at] * n,
-            "completed_at": [at] * n,
-            "send_latency_ms": [0] * n,
-            "delivery_run_id": [run_id] * n,
-            "source_version": [0] * n,
+            name: per_row[name] if name in per_row else [same[name]] * len(ids)
+            for name in MESSAGE_SENDS.column_names
         }
     )
 
@@ -183,3 +190,38 @@ def table(days: list[SimulatedDay]) -> list[str]:
         for d in days
     ]
     return lines
+
+
+def warming_pool(conf: Conf, pool: str | None) -> str:
+    """The pool to simulate: the one asked for, or the first warming pool; it must warm."""
+    pools = warming_pools(conf)
+    chosen = pool or next(iter(sorted(pools)), None)
+    if chosen not in pools:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(conf.root / "platform.yaml"),
+                    "ip_pools",
+                    f"'{chosen}' is not a warming pool (warming pools: {sorted(pools)}); "
+                    "give --pool one whose entry has `warming:`",
+                )
+            ]
+        )
+    return chosen
+
+
+def simulate(
+    conf: Conf, pool: str, scenario: Scenario, *, sql_dir: Path, keep: Path | None = None
+) -> list[SimulatedDay]:
+    """The scenario in a throwaway warehouse (or one kept at `keep`), never the real one."""
+    with tempfile.TemporaryDirectory(prefix="warming-sim-") as scratch:
+        root = str((keep or Path(scratch)).resolve())
+        sim_conf = dataclasses.replace(
+            conf, profile=conf.profile.model_copy(update={"warehouse_uri": root})
+        )
+        spark = build_spark(sim_conf.profile, app_name="campaigns-warming-simulation")
+        try:
+            warehouse = Warehouse.from_profile(spark, sim_conf.profile)
+            return WarmingSimulation(spark, warehouse, sim_conf, sql_dir, pool, scenario).run()
+        finally:
+            spark.stop()

@@ -13,9 +13,9 @@ from pyspark.sql import functions as F
 
 from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, launch
 from jobs.config import Conf, load_conf
+from jobs.dev.synthetic.generator import SeedSpec
+from jobs.dev.synthetic.seed import seed_retailers, seed_warehouse
 from jobs.quality.checks import DataQualityError, QualityGate
-from jobs.synthetic.generator import SeedSpec
-from jobs.synthetic.seed import seed_retailers, seed_warehouse
 from jobs.warehouse import Warehouse
 from tests.conftest import REPO_CONF
 

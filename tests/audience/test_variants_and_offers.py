@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from scipy.stats import chisquare
 
 from jobs.audience.offers import hmac_sha256_hex, with_offer
-from jobs.audience.variants import HOLDOUT, with_variant
-from jobs.config.models import CampaignConfig
+from jobs.audience.variants import with_variant
+from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig
 from tests.conftest import T0
 
 
@@ -70,7 +70,7 @@ def test_split_matches_the_weights(spark: SparkSession) -> None:
         .count()
         .collect()
     }
-    expected = {HOLDOUT: 0.1 * n, "a": 0.45 * n, "b": 0.27 * n, "c": 0.18 * n}
+    expected = {HOLDOUT_VARIANT: 0.1 * n, "a": 0.45 * n, "b": 0.27 * n, "c": 0.18 * n}
 
     statistic, p_value = chisquare([counts[k] for k in expected], list(expected.values()))
 
@@ -130,7 +130,7 @@ def test_offers_follow_variant_and_tier(spark: SparkSession) -> None:
 
     assert all(
         r["offer_kind"] is None and r["promo_code"] is None
-        for v in ("a", HOLDOUT)
+        for v in ("a", HOLDOUT_VARIANT)
         for r in by_variant[v]
     )
     for r in by_variant["b"]:

@@ -21,9 +21,9 @@ from jobs.config import Conf, load_conf
 from jobs.config.models import RateLimit
 from jobs.delivery.flink import DeliveryOptions
 from jobs.delivery.run import RunSummary, deliver_once
+from jobs.dev.simulator.app import Simulator
+from jobs.dev.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.app import Simulator
-from jobs.providers.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.templates import TemplateLibrary, load_library
 from jobs.templates.deploy import deploy_library
 from jobs.warehouse.store import DeltaStore

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jobs.config import Conf
-from jobs.delivery.plan import SENDS, SOURCE_APP_ID
+from jobs.delivery.plan import SOURCE_APP_ID
+from jobs.warehouse.registry import MESSAGE_SENDS
 from tests.delivery.conftest import (
     DeliveryWorld,
     append_events,
@@ -41,7 +42,7 @@ def test_every_event_gets_exactly_one_status_and_batches_stay_bounded(
     assert summary.tally.batch_sizes == len(events)
     assert summary.tally.largest_batch <= 50
     assert max(s["batch_size"] for s in sends) <= 50
-    assert world.store.last_run_version(SENDS, SOURCE_APP_ID) == version
+    assert world.store.last_run_version(MESSAGE_SENDS.name, SOURCE_APP_ID) == version
     for retailer_id, workspace_id in WORKSPACES.items():
         own = {e["message_id"] for e in events if e["retailer_id"] == retailer_id}
         accepted = [m["message_id"] for m in world.accepted(workspace_id)]
@@ -105,7 +106,7 @@ def test_a_second_run_sends_nothing_and_new_versions_are_picked_up(world: Delive
     assert summary is not None and summary.tally.statuses["sent"] == 40
     assert len(world.accepted("ws-greengrocer")) == 100
     assert world.sim.workspaces["ws-greengrocer"].counters["duplicates"] == 0
-    assert world.store.last_run_version(SENDS, SOURCE_APP_ID) == version
+    assert world.store.last_run_version(MESSAGE_SENDS.name, SOURCE_APP_ID) == version
 
 
 def test_rate_limits_hold_at_the_simulator(tmp_path: Path, base_conf: Conf) -> None:

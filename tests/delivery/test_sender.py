@@ -7,15 +7,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
 
-import pytest
-
 from jobs.config import load_conf
 from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.records import CAP_DEFERRAL, BatchReport, EventChunk, GroupKey, MessageEvent
 from jobs.delivery.sender import BatchSender, SendLane
+from jobs.dev.simulator.state import PoolCap
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.state import PoolCap
 from jobs.templates import load_library, merge_variables
 from jobs.templates.variables import configured_layers
 from tests.conftest import REPO_CONF
@@ -129,9 +127,7 @@ def test_holdout_messages_are_recorded_suppressed_and_never_sent(world: Delivery
 def test_a_provider_daily_cap_defers_at_once_instead_of_holding_the_run(
     world: DeliveryWorld,
 ) -> None:
-    now = datetime.now(UTC)
-    if (24 * 3600 - (now.hour * 3600 + now.minute * 60 + now.second)) < 120:
-        pytest.skip("the simulator's cap resets at midnight UTC, less than 2 minutes away")
+    world.sim.clock = lambda: datetime(2026, 11, 2, 12, tzinfo=UTC)  # 12 h before its midnight
     world.sim.pools.setdefault("shared-a", PoolCap()).daily_cap = 0
     [report] = run(world, [batch(5)])
     assert statuses(report) == {"deferred": 5}

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from jobs.config import Conf, load_conf
+from jobs.dev.simulator.app import Simulator
+from jobs.dev.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.providers import ProviderRouter, Recipient, SendBatch, Template
-from jobs.providers.simulator.app import Simulator
-from jobs.providers.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from tests.conftest import REPO_CONF
 
 TEMPLATE = Template(

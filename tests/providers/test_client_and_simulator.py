@@ -9,6 +9,8 @@ import time
 import pytest
 import requests
 
+from jobs.dev.simulator.app import Simulator
+from jobs.dev.simulator.server import SimulatorThread
 from jobs.providers import (
     PermanentError,
     ProviderRouter,
@@ -19,8 +21,6 @@ from jobs.providers import (
     WorkspaceMismatchError,
 )
 from jobs.providers.braze import BrazeClient
-from jobs.providers.simulator.app import Simulator
-from jobs.providers.simulator.server import SimulatorThread
 from jobs.providers.wire import Workspace
 from tests.providers.conftest import TEMPLATE, admin, batch
 

@@ -14,14 +14,16 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobs.config import Conf, load_conf
+from jobs.config.models import HOLDOUT_VARIANT
+from jobs.dev.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.providers import Recipient, SendBatch
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.reporting.attribution import attribute_orders, message_touches, offer_codes
 from jobs.reporting.catalog import register_catalog
 from jobs.templates import load_library
 from jobs.templates.deploy import deploy_library
 from jobs.warehouse import Warehouse
+from jobs.warehouse.statuses import Status
 from jobs.warehouse.store import DeltaStore
 from tests.conftest import REPO_CONF, REPO_ROOT
 
@@ -84,7 +86,8 @@ def recipient(n: int, variant: str) -> str:
     return f"{variant}-{n}"
 
 
-def sends(variant: str, status: str = "sent") -> list[dict[str, Any]]:
+def sends(variant: str, status: Status = "sent") -> list[dict[str, Any]]:
+    """Four recipients of one arm; the holdout's are recorded suppressed, never sent."""
     return [
         {
             "retailer_id": "fresh-mart",
@@ -94,6 +97,7 @@ def sends(variant: str, status: str = "sent") -> list[dict[str, Any]]:
             "customer_id": recipient(n, variant),
             "channel": "email",
             "variant_id": variant,
+            "is_holdout": variant == HOLDOUT_VARIANT,
             "status": status,
             "attempts": 1,
             "batch_size": 4,
@@ -145,7 +149,7 @@ def sql_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
     write(
         store,
         "message_sends",
-        sends("control") + sends("ten-percent") + sends("holdout", "suppressed"),
+        sends("control") + sends("ten-percent") + sends(HOLDOUT_VARIANT, "suppressed"),
     )
     write(
         store,

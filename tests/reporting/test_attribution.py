@@ -38,6 +38,7 @@ def send(message: str, customer: str, campaign: str, at: datetime, **extra: Any)
         "customer_id": customer,
         "channel": "email",
         "variant_id": "control",
+        "is_holdout": False,
         "status": "sent",
         "attempts": 1,
         "batch_size": 1,

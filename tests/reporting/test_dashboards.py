@@ -8,8 +8,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from jobs.config import load_conf
-from jobs.dashboard_job import dashboard_app
-from jobs.loopback import AppThread
+from jobs.dev.loopback import AppThread
+from jobs.reporting.dashboard_server import dashboard_app
 from jobs.reporting.dashboards import write_dashboards
 from tests.browser import headless_chromium, loopback_only
 from tests.conftest import REPO_CONF

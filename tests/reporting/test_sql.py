@@ -4,6 +4,7 @@ incrementality, ROI and experiment numbers are the ones worked out by hand here.
 from __future__ import annotations
 
 import math
+import re
 from statistics import NormalDist
 from typing import Any
 
@@ -11,12 +12,27 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
+from jobs.warehouse.statuses import STATUSES
 from tests.conftest import REPO_ROOT
 
 
 def one(spark: SparkSession, query: str) -> dict[str, Any]:
     [row] = spark.sql(query).collect()
     return row.asDict()
+
+
+def test_every_status_the_sql_names_is_a_declared_status() -> None:
+    """A renamed status fails here, not as a silently empty report."""
+    named = {
+        (path.name, status)
+        for path in sorted((REPO_ROOT / "sql").glob("*.sql"))
+        for clause in re.findall(
+            r"status\s*(?:=|<>|!=|in)\s*(\([^)]*\)|'[^']*')", path.read_text(encoding="utf-8")
+        )
+        for status in re.findall(r"'([^']*)'", clause)
+    }
+    assert named, "no status found in sql/: the pattern no longer matches the files"
+    assert {(name, status) for name, status in named if status not in STATUSES} == set()
 
 
 def test_every_sql_file_runs_against_the_fixture_tables(catalog: SparkSession) -> None:

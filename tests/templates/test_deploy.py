@@ -13,8 +13,8 @@ import pytest
 from jobs.cli import main
 from jobs.config import Conf, load_conf
 from jobs.config.models import RateLimit
+from jobs.dev.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.providers.routing import ProviderRouter
-from jobs.providers.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.templates import load_library
 from jobs.templates.compose import render_fields
 from jobs.templates.deploy import DeployReport, deploy_library

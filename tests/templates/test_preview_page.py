@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from jobs.config import load_conf
-from jobs.loopback import AppThread
+from jobs.dev.loopback import AppThread
 from jobs.templates import load_library
 from jobs.templates.preview_server import PreviewContext, preview_app
 from tests.browser import headless_chromium, loopback_only

@@ -184,6 +184,6 @@ def test_validate_config_lists_template_problems_with_file_and_line(
     path = library_file(conf_dir, "promotional", "personal-offer-push")
     edit(path, "{{ offer_text }}", "{{ offer_txt }}")
     assert main(["validate-config", "--conf", str(conf_dir)]) == 2
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert f"{path}:{line_of(path, '{{ offer_txt }}')}: template 'personal-offer-push'" in out
     assert "[unsupplied-variable]" in out

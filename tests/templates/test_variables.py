@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from jobs.config import load_conf
-from jobs.delivery.source import customer_layer, offer_text
 from jobs.templates import load_library, merge_variables
 from jobs.templates.variables import (
     campaign_variables,
     configured_layers,
+    customer_layer,
     message_variables,
+    offer_text,
     winning_layers,
 )
 from tests.conftest import REPO_CONF

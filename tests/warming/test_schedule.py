@@ -12,10 +12,10 @@ import pytest
 from jobs.config import Conf, load_conf
 from jobs.config.models import IpPool, WarmingPlan
 from jobs.delivery.plan import remaining_caps
+from jobs.warehouse.registry import WARMING_SCHEDULE
 from jobs.warehouse.store import DeltaStore
 from jobs.warming.plan import PoolDay
 from jobs.warming.schedule import (
-    SCHEDULE,
     capacity_alerts,
     decide,
     latest_states,
@@ -56,7 +56,10 @@ def test_a_pool_without_history_starts_its_plan_split_over_its_retailers(
     store: DeltaStore, conf: Conf
 ) -> None:
     morning(store, conf, MONDAY, {})
-    rows = {(r["retailer_id"], r["ip_pool"]): r for r in store.read_arrow(SCHEDULE).to_pylist()}
+    rows = {
+        (r["retailer_id"], r["ip_pool"]): r
+        for r in store.read_arrow(WARMING_SCHEDULE.name).to_pylist()
+    }
     assert set(rows) == {
         ("fresh-mart", "shared-a"),
         ("green-grocer", "shared-a"),
@@ -83,7 +86,7 @@ def test_the_whole_pools_deliverability_moves_every_member(store: DeltaStore, co
     assert caps["maple-market"] > 1000  # its own pool advanced
     today = {
         r["retailer_id"]: r
-        for r in store.read_arrow(SCHEDULE).to_pylist()
+        for r in store.read_arrow(WARMING_SCHEDULE.name).to_pylist()
         if r["schedule_date"] == tuesday
     }
     assert today["green-grocer"]["state"] == "holding"
@@ -95,7 +98,11 @@ def test_rerunning_a_morning_does_not_advance_twice(store: DeltaStore, conf: Con
     tuesday = MONDAY + timedelta(days=1)
     for _ in range(3):
         morning(store, conf, tuesday, {"maple-dedicated": GOOD})
-    rows = [r for r in store.read_arrow(SCHEDULE).to_pylist() if r["retailer_id"] == "maple-market"]
+    rows = [
+        r
+        for r in store.read_arrow(WARMING_SCHEDULE.name).to_pylist()
+        if r["retailer_id"] == "maple-market"
+    ]
     assert sorted((r["schedule_date"], r["step"]) for r in rows) == [(MONDAY, 0), (tuesday, 1)]
 
 

@@ -1,0 +1,45 @@
+"""`campaigns bench NAME`: benchmarks print figures; tests never assert on time.
+
+campaigns bench seed       seeding at platform scale
+campaigns bench audience   one campaign per retailer, one run, vs DuckDB
+campaigns bench provider   the simulator's raw capacity
+campaigns bench delivery   1M events through the Flink delivery job
+campaigns bench templates  the template library to 350 workspaces: first, change, none
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from jobs.dev.bench import audience, delivery, provider, seed, templates
+from jobs.dev.commands import seed as seed_command
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    benches = parser.add_subparsers(dest="bench", required=True)
+    for name, module, help_text in (
+        ("seed", seed, "time `campaigns seed` at platform scale"),
+        ("audience", audience, "launch one campaign per retailer in one run; DuckDB reference"),
+    ):
+        sub = benches.add_parser(name, help=help_text, description=help_text)
+        seed_command.add_arguments(sub)
+        sub.set_defaults(
+            retailers=350, customers=1_000_000, orders=10_000_000, bench_run=module.run
+        )
+
+    sub = benches.add_parser("provider", help="the provider simulator's raw capacity")
+    provider.add_arguments(sub)
+    sub.set_defaults(bench_run=provider.run)
+
+    sub = benches.add_parser("delivery", help="the delivery job against the simulator, 1M events")
+    delivery.add_arguments(sub)
+    sub.set_defaults(bench_run=delivery.run)
+
+    sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
+    templates.add_arguments(sub)
+    sub.set_defaults(bench_run=templates.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result: int = args.bench_run(args)
+    return result

@@ -1,0 +1,84 @@
+"""Starting the simulator: in the foreground (`campaigns provider-sim`) or in a thread.
+
+It serves every retailer workspace of conf/, each with the API key its
+configuration names in the environment and the rate limit it declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from jobs.commands.common import LOOPBACK
+from jobs.config import Conf
+from jobs.dev.loopback import AppThread
+from jobs.dev.simulator.app import Simulator, build_app
+from jobs.dev.simulator.state import RenderMode, TokenBucket, WorkspaceState
+from jobs.providers.routing import platform_key, workspace_for
+
+
+def simulator_from_conf(
+    conf: Conf, *, render_mode: RenderMode = "sample", faults: dict[str, Any] | None = None
+) -> Simulator:
+    workspaces = {}
+    for retailer in conf.retailers.values():
+        workspace = workspace_for(conf, retailer)
+        workspaces[workspace.workspace_id] = WorkspaceState(
+            workspace_id=workspace.workspace_id,
+            retailer_id=retailer.retailer_id,
+            api_key=workspace.api_key,
+            ip_pool=retailer.ip_pool,
+            limiter=TokenBucket(retailer.rate_limit.requests_per_second, retailer.rate_limit.burst),
+            sending_identity=retailer.sending_identity(conf.platform.sending_domain),
+        )
+    simulator = Simulator(
+        workspaces=workspaces, render_mode=render_mode, platform_key=platform_key(conf)
+    )
+    simulator.faults.update(faults or {})
+    return simulator
+
+
+def point_conf_at(conf: Conf, server_url: str) -> Conf:
+    """The same configuration with every workspace served by the simulator at `server_url`."""
+    retailers = {
+        rid: r.model_copy(
+            update={
+                "workspace": r.workspace.model_copy(
+                    update={"base_url": f"{server_url}/ws/{r.workspace.workspace_id}"}
+                )
+            }
+        )
+        for rid, r in conf.retailers.items()
+    }
+    platform = conf.platform
+    if platform.provider_platform is not None:
+        api = platform.provider_platform.model_copy(update={"base_url": f"{server_url}/platform"})
+        platform = platform.model_copy(update={"provider_platform": api})
+    return replace(conf, retailers=retailers, platform=platform)
+
+
+def serve_forever(simulator: Simulator, *, port: int, host: str = LOOPBACK) -> None:
+    web.run_app(
+        build_app(simulator), host=host, port=port, print=None, access_log=None, handle_signals=True
+    )
+
+
+class SimulatorThread(AppThread):
+    """The simulator on an ephemeral loopback port in a daemon thread (tests, benchmarks)."""
+
+    def __init__(self, simulator: Simulator, *, port: int = 0) -> None:
+        super().__init__(build_app(simulator), port=port, name="provider-sim")
+        self.simulator = simulator
+
+
+@contextmanager
+def running_simulator(simulator: Simulator) -> Iterator[SimulatorThread]:
+    server = SimulatorThread(simulator).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,189 @@
+"""The simulator's model of a provider: workspaces, limits, engagement, faults.
+
+Everything here is plain Python driven by the HTTP handlers in `app.py`;
+randomness is seeded per message id so engagement is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from liquid import Environment, StrictUndefined
+from liquid.template import BoundTemplate
+
+RenderMode = Literal["full", "sample", "off"]
+LIQUID = Environment(undefined=StrictUndefined)
+
+
+@dataclass
+class TokenBucket:
+    """Requests per second with a burst; `take` says how long to wait when empty."""
+
+    rate: float
+    burst: int
+    tokens: float = -1.0
+    updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = float(self.burst)
+
+    def take(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour; every field can be changed at run time."""
+
+    latency_ms: float = 0.0  # fixed latency added to each request
+    latency_jitter_ms: float = 0.0  # plus an exponential tail with this mean
+    error_rate: float = 0.0  # share of requests answered 500
+    timeout_rate: float = 0.0  # share of requests held for `timeout_hold_s`
+    timeout_hold_s: float = 30.0
+    outage: bool = False  # every request answered 503
+    throttle_burst: int = 0  # the next N requests answered 429
+
+    def update(self, changes: dict[str, Any]) -> None:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
+        for name, value in changes.items():
+            setattr(self, name, type(getattr(self, name))(value))
+
+
+@dataclass
+class EngagementRates:
+    """Probabilities of each event for an accepted message; variants may differ."""
+
+    bounced_hard: float = 0.004
+    bounced_soft: float = 0.004
+    opened: float = 0.35
+    clicked: float = 0.08  # share of delivered messages that are clicked (implies opened)
+    unsubscribed: float = 0.002
+    complained: float = 0.0005
+    duplicate_rate: float = 0.02  # share of events exported twice (at-least-once)
+
+    def for_variant(
+        self, overrides: dict[str, dict[str, float]], variant: str | None
+    ) -> EngagementRates:
+        return EngagementRates(**{**asdict(self), **overrides.get(variant or "", {})})
+
+
+def utc_now() -> datetime:
+    """The simulator's default clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class PoolCap:
+    """The daily volume cap of an IP pool (warming); None means uncapped."""
+
+    daily_cap: int | None = None
+    day: str = ""
+    sent: int = 0
+
+    def remaining(self, today: date) -> int | None:
+        """What is left of today's cap (the count restarts each UTC day)."""
+        if self.day != today.isoformat():
+            self.day, self.sent = today.isoformat(), 0
+        return None if self.daily_cap is None else max(0, self.daily_cap - self.sent)
+
+
+@dataclass
+class StoredTemplate:
+    template_id: str
+    channel: str
+    fields: dict[str, str]
+    required_properties: list[str]
+    compiled: dict[str, BoundTemplate]
+
+    @classmethod
+    def compile(cls, channel: str, body: dict[str, Any]) -> StoredTemplate:
+        """Liquid syntax errors surface here, at create/update time, as a 400."""
+        source = {str(k): str(v) for k, v in dict(body["fields"]).items()}
+        return cls(
+            str(body["template_id"]),
+            channel,
+            source,
+            [str(p) for p in body.get("required_properties", [])],
+            {name: LIQUID.from_string(text) for name, text in source.items()},
+        )
+
+    def render(self, properties: dict[str, Any]) -> dict[str, str]:
+        return {name: template.render(**properties) for name, template in self.compiled.items()}
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "template_id": self.template_id,
+            "fields": self.fields,
+            "required_properties": self.required_properties,
+        }
+
+
+@dataclass
+class WorkspaceState:
+    workspace_id: str
+    retailer_id: str
+    api_key: str
+    ip_pool: str
+    limiter: TokenBucket
+    sending_identity: str | None = None  # the From address of its email
+    faults: Faults = field(default_factory=Faults)
+    templates: dict[tuple[str, str], StoredTemplate] = field(default_factory=dict)
+    sent_ids: set[str] = field(default_factory=set)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    expanded_messages: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+    # Arrival time (monotonic) of every authenticated request, to audit client rate limits.
+    request_times: list[float] = field(default_factory=list)
+
+
+def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[dict[str, Any]]:
+    """The events one accepted message produces, reproducible from its message id."""
+    draw = random.Random(hashlib.sha256(message["message_id"].encode()).digest()).random
+    sent_at = datetime.fromisoformat(message["accepted_at"])
+    outcome = draw()
+    if outcome < rates.bounced_hard:
+        types = ["bounced_hard"]
+    elif outcome < rates.bounced_hard + rates.bounced_soft:
+        types = ["bounced_soft"]
+    else:
+        types = ["delivered"]
+        clicked = draw() < rates.clicked
+        if clicked or draw() < max(0.0, rates.opened - rates.clicked):
+            types.append("opened")
+        if clicked:
+            types.append("clicked")
+        if draw() < rates.unsubscribed:
+            types.append("unsubscribed")
+        if draw() < rates.complained:
+            types.append("complained")
+    return [
+        {
+            "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{message['message_id']}/{kind}")),
+            "message_id": message["message_id"],
+            "customer_id": message["customer_id"],
+            "channel": message["channel"],
+            "event_type": kind,
+            "occurred_at": (sent_at + timedelta(minutes=5 * step + 1)).isoformat(),
+            "variant_id": message.get("variant_id"),
+            "campaign_run_id": message.get("campaign_run_id"),
+        }
+        for step, kind in enumerate(types)
+    ]
