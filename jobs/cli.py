@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from jobs.commands.common import configure_logging
 from jobs.errors import OperatorError
 
-# Exit code of an operator error (bad configuration, bad input): final, never retried.
-OPERATOR_ERROR = 2
-
 
 @dataclass(frozen=True)
 class Verb:
@@ -109,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except OperatorError as error:
         sys.stderr.write(f"error: {error}\n")
-        return OPERATOR_ERROR
+        return error.exit_code
 
 
 if __name__ == "__main__":

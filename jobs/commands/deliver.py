@@ -1,5 +1,8 @@
 """`campaigns deliver` (or `flink run -py jobs/cli.py deliver`): campaign_events through
-each retailer's workspace, once, or with `--follow` picking up every new version."""
+each retailer's workspace, once, or with `--follow` picking up every new version.
+
+One delivery at a time per warehouse: a second one exits 3 naming the holder of the
+lease (or waits for it with --wait)."""
 
 from __future__ import annotations
 
@@ -32,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-runs", type=int, default=None, help="follow: stop after this many delivery runs"
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another delivery holds the warehouse, wait this long for it "
+        "(default: refuse at once, exit 3)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     library = load_library(conf)
     store = DeltaStore.from_profile(conf.profile)
     if not args.follow:
-        summary = deliver_once(conf, store, library, commit_seconds=args.commit_seconds)
+        summary = deliver_once(
+            conf, store, library, commit_seconds=args.commit_seconds, wait_s=args.wait
+        )
         emit(
             summary.line()
             if summary
@@ -55,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         on_run=lambda summary: emit(summary.line()),
         max_runs=args.max_runs,
         commit_seconds=args.commit_seconds,
+        wait_s=args.wait,
     )
     return 0
 

@@ -36,6 +36,11 @@ class Workspace(StrictModel):
     workspace_id: Identifier
     base_url: str = Field(pattern=r"^https?://")
     api_key_env: EnvVarName
+    # Whether the provider drops a repeated message id (an idempotency key). Braze does
+    # not (a repeat is a second email): delivery then resolves every send it is unsure
+    # of from the provider's export before sending again. True only for a provider that
+    # honours the key (Resend, Brevo, OneSignal) or `provider-sim --idempotency on`.
+    deduplicates: bool = False
 
 
 class RateLimit(StrictModel):
@@ -219,6 +224,17 @@ class FlinkSettings(StrictModel):
     conf: dict[str, str] = Field(default_factory=dict)
 
 
+class DeliverySettings(StrictModel):
+    """How deliveries share a warehouse: one at a time, under a lease."""
+
+    # A holder that died loses the lease this long after its last renewal; a live one
+    # renews every third of it.
+    lease_ttl_seconds: float = Field(default=30.0, ge=3, le=600)
+    # A send in doubt counts as not sent once the provider's export is complete this
+    # long past its claim without a send event: longer than a request can take.
+    in_doubt_grace_seconds: float = Field(default=60.0, ge=1, le=3600)
+
+
 class Profile(StrictModel):
     """Where tables live and how engines run: `local` on one machine, `cluster` beyond."""
 
@@ -228,6 +244,7 @@ class Profile(StrictModel):
     delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
     spark: SparkSettings = SparkSettings()
     flink: FlinkSettings = FlinkSettings()
+    delivery: DeliverySettings = DeliverySettings()
     # Local only: where a missing secret is generated once and kept (never in git).
     dev_secrets_dir: str | None = None
 

@@ -33,6 +33,8 @@ from pyflink.datastream.functions import AsyncFunction, FlatMapFunction
 from jobs.config import Conf
 from jobs.config.models import Profile
 from jobs.delivery.controls import PauseWatcher
+from jobs.delivery.intents import IntentLog
+from jobs.delivery.lease import LeaseFence
 from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.plan import DeliveryPlan, WorkUnit
 from jobs.delivery.rebatch import Rebatcher
@@ -73,9 +75,10 @@ def build_environment(profile: Profile) -> StreamExecutionEnvironment:
     settings = {
         "python.executable": sys.executable,
         "python.client.executable": sys.executable,
-        "restart-strategy.type": "fixed-delay",
-        "restart-strategy.fixed-delay.attempts": "2",
-        "restart-strategy.fixed-delay.delay": "1 s",
+        # A lost worker fails the job, and the driver runs again from what is durable
+        # (message_sends and the intent log): a restart inside Flink would resend
+        # without reconciling first, and ends the result stream anyway ("Job restarted").
+        "restart-strategy.type": "none",
         **profile.flink.conf,
     }
     for key, value in settings.items():
@@ -142,9 +145,17 @@ class RebatchFunction(KeyedProcessFunction):
 
 
 class SendFunction(AsyncFunction):
-    def __init__(self, conf: Conf, store: DeltaStore, plan: DeliveryPlan, options: DeliveryOptions):
-        self.conf, self.store, self.options = conf, store, options
+    def __init__(
+        self,
+        conf: Conf,
+        store: DeltaStore,
+        plan: DeliveryPlan,
+        options: DeliveryOptions,
+        fence: LeaseFence | None,
+    ):
+        self.conf, self.store, self.options, self.fence = conf, store, options, fence
         self.caps = dict(plan.caps)
+        self.delivery_run_id, self.source_version = plan.delivery_run_id, plan.source_to
 
     def open(self, runtime_context: RuntimeContext) -> None:
         flink = self.conf.profile.flink
@@ -153,6 +164,16 @@ class SendFunction(AsyncFunction):
             lane_for=self._lane,
             pauses=PauseWatcher(self.store, refresh_s=self.options.pause_refresh_s),
             policy=self.options.retry,
+            intents=(
+                IntentLog(
+                    self.store,
+                    self.delivery_run_id,
+                    self.source_version,
+                    check_lease=self.fence.check,
+                )
+                if self.fence is not None
+                else None
+            ),
         )
         metrics = runtime_context.get_metrics_group()
         self.counters = {
@@ -194,8 +215,10 @@ def delivery_stream(
     store: DeltaStore,
     library: TemplateLibrary,
     options: DeliveryOptions,
+    fence: LeaseFence | None = None,
 ) -> DataStream:
-    """The job graph for one plan; the caller collects its batch reports."""
+    """The job graph for one plan; the caller collects its batch reports. With a `fence`
+    (the run's lease), every request is claimed in the intent log before it leaves."""
     chunks = (
         env.from_collection(list(plan.units))
         .name("campaign_events files")
@@ -212,7 +235,7 @@ def delivery_stream(
     )
     return AsyncDataStream.unordered_wait(
         batches,
-        SendFunction(conf, store, plan, options),
+        SendFunction(conf, store, plan, options, fence),
         # No Flink-level timeout: PyFlink starts one timer thread per in-flight record
         # for it, which costs more than the send. The sender bounds its own time
         # (client timeout, retry attempts, breaker).

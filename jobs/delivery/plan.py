@@ -21,7 +21,7 @@ from jobs.config import Conf
 from jobs.delivery.controls import paused_campaigns
 from jobs.delivery.records import CAP_DEFERRAL
 from jobs.warehouse.registry import CAMPAIGN_CONTROLS, CAMPAIGN_EVENTS, MESSAGE_SENDS
-from jobs.warehouse.statuses import PENDING_STATUSES
+from jobs.warehouse.statuses import IN_DOUBT, PENDING_STATUSES
 from jobs.warehouse.store import DeltaStore
 from jobs.warming.schedule import warming_caps
 
@@ -85,7 +85,9 @@ def plan_delivery(
     caps = remaining_caps(conf, ledger_df, today, warming_caps(store, conf, today))
     newest = _files(store, events.version())
     units = added_files(store, committed, events.version(), newest)
-    units += carry_over(store, ledger_df, caps, newest)
+    new_paths = {unit.path for unit in units}
+    # one work unit per file: a new file is read whole, its pending messages with it
+    units += [u for u in carry_over(store, ledger_df, caps, newest) if u.path not in new_paths]
     return DeliveryPlan(
         delivery_run_id=delivery_run_id,
         source_from=committed,
@@ -128,7 +130,8 @@ def remaining_caps(
     today: date,
     warming: dict[str, int | None],
 ) -> dict[str, int | None]:
-    """Each capped retailer's email left for today (UTC), after what the ledger sent.
+    """Each capped retailer's email left for today (UTC), after what the ledger sent or
+    may have sent (in doubt: claimed, answer unknown).
 
     The cap is the lower of the retailer's own `daily_cap` and its share of its
     pool's warming cap (warming_schedule); push uses no sending IPs and is not capped.
@@ -137,7 +140,10 @@ def remaining_caps(
     sent_today: dict[str, int] = defaultdict(int)
     if ledger_df is not None and ledger_df.num_rows:
         mask = pc.and_(
-            pc.and_(pc.equal(ledger_df["status"], "sent"), pc.equal(ledger_df["channel"], "email")),
+            pc.and_(
+                pc.is_in(ledger_df["status"], pa.array(["sent", IN_DOUBT])),
+                pc.equal(ledger_df["channel"], "email"),
+            ),
             pc.greater_equal(
                 ledger_df["completed_at"], pa.scalar(midnight, ledger_df["completed_at"].type)
             ),

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from jobs.delivery.lease import DeliveryLease
 from jobs.delivery.plan import SOURCE_APP_ID, DeliveryPlan
 from jobs.delivery.records import BatchReport, Outcome
 from jobs.warehouse.registry import MESSAGE_SENDS
-from jobs.warehouse.statuses import STATUSES
+from jobs.warehouse.statuses import STATUSES, Status
 from jobs.warehouse.store import DeltaStore, RunTag
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,27 @@ class RunTally:
 class ResultCommitter:
     store: DeltaStore
     plan: DeliveryPlan
+    lease: DeliveryLease | None = None
     commit_rows: int = 20_000
     commit_seconds: float = 5.0
     tally: RunTally = field(default_factory=RunTally)
     _pending: dict[str, Outcome] = field(default_factory=dict)
-    _committed: set[str] = field(default_factory=set)
+    _committed: dict[str, Status] = field(default_factory=dict)
     _last_commit: float = field(default_factory=time.monotonic)
 
     def add(self, report: BatchReport) -> None:
-        """Buffer one batch's outcomes; a message seen twice (task restart) keeps its first."""
+        """Buffer one batch's outcomes. A message seen twice keeps its first outcome, but
+        `sent` beats any other: a message the provider took is never recorded otherwise."""
         self.tally.add(report)
         for outcome in report.outcomes:
-            if outcome.message_id in self._committed or outcome.message_id in self._pending:
+            known = self._pending.get(outcome.message_id)
+            before = known.status if known else self._committed.get(outcome.message_id)
+            if before is not None and (before == "sent" or outcome.status != "sent"):
                 continue
+            if before is not None:
+                self.tally.statuses[before] -= 1
+                # already committed: the row is there to update
+                outcome = outcome._replace(is_recorded=outcome.is_recorded or known is None)
             self._pending[outcome.message_id] = outcome
             self.tally.statuses[outcome.status] += 1
         if (
@@ -91,6 +100,8 @@ class ResultCommitter:
 
     def flush(self, *, run: RunTag | None = None) -> None:
         """Commit what is buffered (appends, then updates); `run` tags the last commit."""
+        if self.lease is not None:  # a holder that stalled past its lease commits nothing
+            self.lease.check(margin_s=self.lease.margin_s)
         started = time.monotonic()
         outcomes = list(self._pending.values())
         new = [o for o in outcomes if not o.is_recorded]
@@ -108,7 +119,7 @@ class ResultCommitter:
         if new or (run is not None and not updates):
             self.store.append(MESSAGE_SENDS.name, self._rows(new), run=run, metadata=metadata)
             self.tally.commits += 1
-        self._committed.update(self._pending)
+        self._committed.update((m, o.status) for m, o in self._pending.items())
         self._pending.clear()
         self._last_commit = time.monotonic()
         self.tally.commit_s += self._last_commit - started
@@ -123,31 +134,37 @@ class ResultCommitter:
             self.flush()
 
     def _rows(self, outcomes: list[Outcome]) -> pa.Table:
-        """message_sends rows in the registry's shape: each column is the outcome's
-        field of that name, or one the run adds (`_run_columns`)."""
-        added = self._run_columns(outcomes)
-        schema = self.store.arrow_schema(MESSAGE_SENDS.name)
-        return pa.table(
-            [
-                pa.array(
-                    added[f.name] if f.name in added else [getattr(o, f.name) for o in outcomes]
-                ).cast(f.type)
-                for f in schema
-            ],
-            schema=schema,
+        return message_sends_rows(
+            outcomes,
+            delivery_run_id=self.plan.delivery_run_id,
+            source_version=self.plan.source_to,
+            schema=self.store.arrow_schema(MESSAGE_SENDS.name),
         )
 
-    def _run_columns(self, outcomes: list[Outcome]) -> dict[str, object]:
-        """The columns that are not an outcome's field as it is: UTC times and the run's ids."""
 
-        def utc(values: list[int | None]) -> pa.Array:
-            return pa.array(values, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+def message_sends_rows(
+    outcomes: list[Outcome], *, delivery_run_id: str, source_version: int, schema: pa.Schema
+) -> pa.Table:
+    """message_sends rows in the registry's shape (`schema`): each column is the outcome's
+    field of that name, or one the run adds (UTC times, the run's ids)."""
 
-        return {
-            "queued_at": utc([o.queued_at_ms for o in outcomes]),
-            "first_attempt_at": utc([o.first_attempt_at_ms for o in outcomes]),
-            "completed_at": utc([o.completed_at_ms for o in outcomes]),
-            "send_latency_ms": [o.send_latency_ms for o in outcomes],
-            "delivery_run_id": [self.plan.delivery_run_id] * len(outcomes),
-            "source_version": [self.plan.source_to] * len(outcomes),
-        }
+    def utc(values: list[int | None]) -> pa.Array:
+        return pa.array(values, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+
+    added: dict[str, object] = {
+        "queued_at": utc([o.queued_at_ms for o in outcomes]),
+        "first_attempt_at": utc([o.first_attempt_at_ms for o in outcomes]),
+        "completed_at": utc([o.completed_at_ms for o in outcomes]),
+        "send_latency_ms": [o.send_latency_ms for o in outcomes],
+        "delivery_run_id": [delivery_run_id] * len(outcomes),
+        "source_version": [source_version] * len(outcomes),
+    }
+    return pa.table(
+        [
+            pa.array(
+                added[f.name] if f.name in added else [getattr(o, f.name) for o in outcomes]
+            ).cast(f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )

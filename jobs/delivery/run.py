@@ -5,20 +5,30 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from pyflink.datastream import StreamExecutionEnvironment
 
 from jobs.config import Conf
 from jobs.delivery.flink import DeliveryOptions, build_environment, delivery_stream
+from jobs.delivery.intents import remove_intents
+from jobs.delivery.lease import DeliveryLease
 from jobs.delivery.plan import DeliveryPlan, plan_delivery
+from jobs.delivery.reconcile import ReconcileReport, reconcile
 from jobs.delivery.results import ResultCommitter, RunTally
+from jobs.errors import OperatorError
 from jobs.templates import TemplateLibrary
 from jobs.warehouse.store import DeltaStore
 
 log = logging.getLogger(__name__)
+
+
+# A delivery job that fails (a lost Python worker, a task manager gone) is run again
+# from what is durable, this many times in all.
+JOB_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -26,12 +36,14 @@ class RunSummary:
     plan: DeliveryPlan
     tally: RunTally
     seconds: float
+    reconciled: ReconcileReport | None = None
 
     def line(self) -> str:
-        return (
+        line = (
             f"delivery {self.plan.delivery_run_id}: {self.plan.describe()}; "
             f"{self.tally.line()}; {self.seconds:.1f} s"
         )
+        return f"{self.reconciled.line()}\n{line}" if self.reconciled else line
 
 
 def new_delivery_run_id() -> str:
@@ -48,26 +60,91 @@ def deliver_once(
     commit_rows: int = 20_000,
     commit_seconds: float = 5.0,
     today: date | None = None,
+    lease: DeliveryLease | None = None,
+    wait_s: float = 0.0,
 ) -> RunSummary | None:
     """Deliver everything new (and everything carried over); None when there is nothing to do.
 
-    `today` (UTC) decides which daily caps apply; it defaults to the current date.
+    `today` (UTC) decides which daily caps apply; it defaults to the current date. The
+    run holds the warehouse's delivery lease: the one given (`follow` holds one across
+    runs), or its own, waiting up to `wait_s` for another delivery to finish.
     """
+    if lease is None:
+        with held_lease(store, conf, wait_s=wait_s) as own:
+            return deliver_once(
+                conf,
+                store,
+                library,
+                options=options,
+                environment=environment,
+                commit_rows=commit_rows,
+                commit_seconds=commit_seconds,
+                today=today,
+                lease=own,
+            )
     started = time.monotonic()
-    plan = plan_delivery(
-        store,
-        conf,
-        delivery_run_id=new_delivery_run_id(),
-        today=today or datetime.now(UTC).date(),
-    )
+    grace_s = conf.profile.delivery.in_doubt_grace_seconds
+    reconciled = reconcile(store, conf, lease, grace_s=grace_s)
+    for attempt in range(1, JOB_ATTEMPTS + 1):
+        try:
+            summary = _run(
+                conf,
+                store,
+                library,
+                lease,
+                options=options or DeliveryOptions(),
+                environment=environment,
+                commit_rows=commit_rows,
+                commit_seconds=commit_seconds,
+                today=today or datetime.now(UTC).date(),
+            )
+            if summary is None:
+                return None
+            return replace(summary, reconciled=reconciled, seconds=time.monotonic() - started)
+        except OperatorError:
+            raise
+        except Exception as error:
+            if attempt == JOB_ATTEMPTS:
+                raise
+            log.warning(
+                "delivery job failed (%s): running again from what is durable",
+                str(error).splitlines()[0][:300],
+            )
+            reconciled = reconcile(store, conf, lease, grace_s=grace_s)
+    raise AssertionError("unreachable")
+
+
+def _run(
+    conf: Conf,
+    store: DeltaStore,
+    library: TemplateLibrary,
+    lease: DeliveryLease,
+    *,
+    options: DeliveryOptions,
+    environment: Callable[[], StreamExecutionEnvironment] | None,
+    commit_rows: int,
+    commit_seconds: float,
+    today: date,
+) -> RunSummary | None:
+    """Plan, run the Flink job, commit its results; its intent log goes with the last commit."""
+    started = time.monotonic()
+    plan = plan_delivery(store, conf, delivery_run_id=new_delivery_run_id(), today=today)
     if plan is None or (not plan.units and not plan.has_new_version):
         return None
     log.info("delivery %s planned: %s", plan.delivery_run_id, plan.describe())
-    committer = ResultCommitter(store, plan, commit_rows=commit_rows, commit_seconds=commit_seconds)
+    committer = ResultCommitter(
+        store, plan, lease=lease, commit_rows=commit_rows, commit_seconds=commit_seconds
+    )
     if plan.units:
         env = (environment or (lambda: build_environment(conf.profile)))()
         stream = delivery_stream(
-            env, plan, conf=conf, store=store, library=library, options=options or DeliveryOptions()
+            env,
+            plan,
+            conf=conf,
+            store=store,
+            library=library,
+            options=options,
+            fence=lease.fence(),
         )
         try:
             with stream.execute_and_collect(
@@ -79,6 +156,7 @@ def deliver_once(
             committer.abandon()
             raise
     committer.finish()
+    remove_intents(store, [plan.delivery_run_id])
     return RunSummary(plan, committer.tally, time.monotonic() - started)
 
 
@@ -92,19 +170,35 @@ def follow(
     on_run: Callable[[RunSummary], None],
     max_runs: int | None = None,
     commit_seconds: float = 5.0,
+    wait_s: float = 0.0,
 ) -> int:
     """Deliver, then every `poll_seconds` deliver what is new (a new campaign_events
     version, or work a resume or a new day releases), until `stopping()` or
-    `max_runs` runs; returns how many runs delivered something."""
+    `max_runs` runs; returns how many runs delivered something. The lease is held
+    throughout, so no other delivery starts in between."""
     runs = 0
-    while not stopping():
-        summary = deliver_once(conf, store, library, commit_seconds=commit_seconds)
-        if summary is not None:
-            runs += 1
-            on_run(summary)
-        if max_runs and runs >= max_runs:
-            break
-        deadline = time.monotonic() + poll_seconds
-        while time.monotonic() < deadline and not stopping():
-            time.sleep(0.2)
+    with held_lease(store, conf, wait_s=wait_s) as lease:
+        while not stopping():
+            summary = deliver_once(conf, store, library, commit_seconds=commit_seconds, lease=lease)
+            if summary is not None:
+                runs += 1
+                on_run(summary)
+            if max_runs and runs >= max_runs:
+                break
+            deadline = time.monotonic() + poll_seconds
+            while time.monotonic() < deadline and not stopping():
+                lease.check()
+                time.sleep(0.2)
     return runs
+
+
+@contextmanager
+def held_lease(store: DeltaStore, conf: Conf, *, wait_s: float) -> Iterator[DeliveryLease]:
+    """The delivery lease, renewed in the background while the block runs."""
+    lease = DeliveryLease(store, ttl_s=conf.profile.delivery.lease_ttl_seconds)
+    lease.acquire(wait_s=wait_s)
+    lease.keep_renewed()
+    try:
+        yield lease
+    finally:
+        lease.release()

@@ -6,6 +6,11 @@ and its batches are deferred at once instead of holding send slots that other
 retailers need. Nothing transient becomes a permanent failure: what could not
 be sent now is recorded as deferred and a later run sends it. Permanent
 errors (validation, authentication) are recorded per recipient.
+
+Every request is claimed in the intent log before it leaves and its answer is
+recorded after (`intents.py`). A request left without an answer (a timeout, a
+dropped connection) is retried only where the provider drops repeated message ids;
+elsewhere it is `in_doubt` until the provider's export tells (`reconcile.py`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from jobs.config import ConfigError
 from jobs.delivery.controls import PauseWatcher
+from jobs.delivery.lease import LeaseLostError
 from jobs.delivery.limits import CircuitBreaker, DailyCap
 from jobs.delivery.records import (
     CAP_DEFERRAL,
@@ -36,6 +43,7 @@ from jobs.providers import (
 )
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.templates.variables import message_variables
+from jobs.warehouse.statuses import IN_DOUBT
 
 # Push sends through no sending IP: nothing to reserve, nothing to release.
 UNCAPPED = DailyCap(None)
@@ -56,6 +64,18 @@ class SendLane:
     def cap_for(self, channel: str) -> DailyCap:
         """The daily cap protects the sending IPs' reputation: email only."""
         return self.cap if channel == "email" else UNCAPPED
+
+
+class SendLog(Protocol):
+    """Where claims and outcomes become durable (`intents.IntentLog`)."""
+
+    async def claim(self, claims: list[Outcome], attempt: int) -> None: ...
+    def record(self, outcomes: list[Outcome], attempt: int) -> None: ...
+
+
+def is_uncertain(error: RetryableError) -> bool:
+    """No answer, or a gateway's timeout: the provider may have taken the request."""
+    return error.status is None or error.status == 504
 
 
 @dataclass
@@ -79,6 +99,7 @@ class BatchSender:
     lane_for: Callable[[str], SendLane]
     pauses: PauseWatcher | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    intents: SendLog | None = None
     _workspaces: dict[str, SendLane] = field(default_factory=dict)
 
     def lane(self, retailer_id: str) -> SendLane:
@@ -114,9 +135,12 @@ class BatchSender:
         if not sendable:
             return _report(batch, outcomes, 0, 0)
         attempt = await self._send_with_retries(ws, batch._replace(events=sendable))
-        if attempt.status != "sent" or attempt.results is None:
-            cap.release(len(sendable))
-        outcomes.extend(_sent_outcomes(batch, sendable, attempt))
+        if attempt.results is None and attempt.status != IN_DOUBT:
+            cap.release(len(sendable))  # nothing left; a request in doubt still counts
+        answered = _sent_outcomes(batch, sendable, attempt)
+        if self.intents is not None and attempt.attempts:
+            self.intents.record([o for o in answered if o.status != IN_DOUBT], attempt.attempts)
+        outcomes.extend(answered)
         return _report(batch, outcomes, attempt.attempts, attempt.throttled)
 
     async def _send_with_retries(self, ws: SendLane, batch: EventChunk) -> _Attempt:
@@ -131,6 +155,8 @@ class BatchSender:
                         return attempt
                     attempt.attempts += 1
                     attempt.first_at_ms = attempt.first_at_ms or now_ms()
+                    if not await self._claimed(batch, attempt):
+                        return attempt
                     attempt.results = await ws.client.send_batch(request)
                 ws.breaker.succeeded()
                 return attempt
@@ -138,6 +164,12 @@ class BatchSender:
                 attempt.status, attempt.reason = "failed", str(error)
                 return attempt
             except RetryableError as error:
+                if not ws.client.deduplicates and is_uncertain(error):
+                    # a repeat could be a second email: the provider's export decides
+                    attempt.status = IN_DOUBT
+                    attempt.reason = f"no answer ({error}): the provider's export decides"
+                    return attempt
+                self._not_accepted(batch, attempt, error)
                 if self.policy.is_long_wait(error.retry_after):
                     # e.g. the provider's daily volume cap: come back in a later run.
                     attempt.status, attempt.reason = "deferred", f"provider asks to wait: {error}"
@@ -153,6 +185,34 @@ class BatchSender:
                     attempt.reason = f"retries exhausted after {attempt.attempts}: {error}"
                     return attempt
                 await asyncio.sleep(self.policy.delay(attempt.attempts, error.retry_after))
+
+    async def _claimed(self, batch: EventChunk, attempt: _Attempt) -> bool:
+        """Claim the attempt in the intent log before it leaves; False: send nothing."""
+        if self.intents is None:
+            return True
+        claims = [
+            _outcome(
+                batch,
+                event,
+                IN_DOUBT,
+                "request leaving, answer not recorded yet",
+                attempts=attempt.attempts,
+                first_at_ms=attempt.first_at_ms,
+            )
+            for event in batch.events
+        ]
+        try:
+            await self.intents.claim(claims, attempt.attempts)
+        except LeaseLostError as error:
+            attempt.status, attempt.reason = "deferred", f"not sent: {error}"
+            return False
+        return True
+
+    def _not_accepted(self, batch: EventChunk, attempt: _Attempt, error: RetryableError) -> None:
+        """An answer that the request was refused closes that attempt's claim."""
+        if self.intents is not None:
+            reason = f"not accepted: {error}"
+            self.intents.record(_decided(batch, batch.events, "deferred", reason), attempt.attempts)
 
 
 def _send_batch(batch: EventChunk) -> SendBatch:

@@ -25,7 +25,7 @@ from jobs.templates import TemplateLibrary
 from jobs.templates.variables import configured_layers, customer_layer, merge_variables
 from jobs.warehouse.files import open_filesystem
 from jobs.warehouse.registry import CAMPAIGN_EVENTS, MESSAGE_SENDS
-from jobs.warehouse.statuses import FINAL_STATUSES
+from jobs.warehouse.statuses import FINAL_STATUSES, IN_DOUBT
 from jobs.warehouse.store import DeltaStore
 
 EVENT_COLUMNS = [
@@ -89,8 +89,8 @@ class EventReader:
         bases: dict[GroupKey, dict[str, str]] = {}
         for row in _rows(table):
             status = recorded.get(row["message_id"])
-            if status in FINAL_STATUSES:
-                continue
+            if status in FINAL_STATUSES or status == IN_DOUBT:
+                continue  # done, or possibly sent: reconciliation decides, not a resend
             group = GroupKey(
                 row["run_id"],
                 row["campaign_id"],

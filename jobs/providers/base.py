@@ -19,7 +19,7 @@ RecipientStatus = Literal["accepted", "duplicate", "rejected"]
 
 @dataclass(frozen=True)
 class Recipient:
-    """One message: `message_id` is the idempotency key the provider deduplicates on."""
+    """One message: `message_id` is its idempotency key, where the provider takes one."""
 
     message_id: str
     retailer_id: str
@@ -70,12 +70,15 @@ class ProviderEvent:
     occurred_at: str
     variant_id: str | None = None
     campaign_run_id: str | None = None
+    dispatch_id: str | None = None  # the request that sent it (`sent` events)
 
 
 @dataclass(frozen=True)
 class EventPage:
     events: tuple[ProviderEvent, ...]
     next_cursor: str
+    # Every message the provider accepted before this time is in the export (ISO UTC).
+    exported_through: str | None = None
 
 
 class ProviderError(Exception):
@@ -106,6 +109,9 @@ class WorkspaceMismatchError(PermanentError):
 
 
 class Provider(Protocol):
+    # Whether a repeated message id is dropped (an idempotency key) or sent again.
+    deduplicates: bool
+
     def send_batch(self, batch: SendBatch) -> list[RecipientResult]: ...
     def upsert_template(self, template: Template) -> Literal["created", "updated"]: ...
     def list_templates(self, channel: Channel) -> list[Template]: ...
@@ -113,6 +119,8 @@ class Provider(Protocol):
 
 
 class AsyncProvider(Protocol):
+    deduplicates: bool
+
     async def send_batch(self, batch: SendBatch) -> list[RecipientResult]: ...
     async def close(self) -> None: ...
 

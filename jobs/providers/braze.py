@@ -64,6 +64,7 @@ class BrazeClient:
         self, workspace: Workspace, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, pool_size: int = 8
     ) -> None:
         self.workspace = workspace
+        self.deduplicates = workspace.deduplicates
         self.timeout = timeout
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
@@ -167,6 +168,7 @@ class AsyncBrazeClient:
         max_in_flight: int = 8,
     ) -> None:
         self.workspace = workspace
+        self.deduplicates = workspace.deduplicates
         self.timeout = timeout
         self.max_in_flight = max_in_flight
         self._session: aiohttp.ClientSession | None = None

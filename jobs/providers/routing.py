@@ -26,6 +26,7 @@ def workspace_for(conf: Conf, retailer: RetailerConfig) -> Workspace:
         workspace_id=retailer.workspace.workspace_id,
         base_url=retailer.workspace.base_url,
         api_key=key.decode(),
+        deduplicates=retailer.workspace.deduplicates,
     )
 
 

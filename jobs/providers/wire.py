@@ -43,6 +43,7 @@ class Workspace:
     workspace_id: str
     base_url: str
     api_key: str
+    deduplicates: bool = False  # the provider drops a repeated message id
 
     def url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
@@ -156,4 +157,5 @@ def parse_event_page(payload: Any) -> EventPage:
     return EventPage(
         events=tuple(ProviderEvent(**event) for event in payload.get("events", [])),
         next_cursor=str(payload["next_cursor"]),
+        exported_through=payload.get("exported_through"),
     )

@@ -43,6 +43,8 @@ class WorkspaceIngest:
     pages: int = 0
     fetched: int = 0
     error: str | None = None
+    # Every message the provider accepted before this is now in delivery_events.
+    exported_through: datetime | None = None
 
 
 @dataclass
@@ -82,14 +84,17 @@ def ingest_events(
     *,
     page_size: int = 1000,
     commit_rows: int = 100_000,
+    retailer_ids: list[str] | None = None,
 ) -> IngestReport:
-    """Every workspace from its saved cursor to the end of its export."""
+    """Every workspace (or `retailer_ids`' only) from its saved cursor to the end of its
+    export."""
     started = time.monotonic()
     report = IngestReport()
     saved = saved_cursors(store)
     cursors = dict(saved)
     pending: list[dict[str, object]] = []
-    for retailer in sorted(conf.retailers.values(), key=lambda r: r.retailer_id):
+    chosen = sorted(retailer_ids if retailer_ids is not None else conf.retailers)
+    for retailer in (conf.retailer(retailer_id) for retailer_id in chosen):
         progress = WorkspaceIngest(retailer.retailer_id, retailer.workspace.workspace_id)
         report.workspaces.append(progress)
         client = router.for_retailer(retailer.retailer_id)
@@ -97,6 +102,8 @@ def ingest_events(
             for page in _pages(client, cursors.get(progress.workspace_id), page_size):
                 pending += [_row(retailer, event) for event in page.events]
                 cursors[progress.workspace_id] = page.next_cursor
+                if page.exported_through:
+                    progress.exported_through = datetime.fromisoformat(page.exported_through)
                 progress.pages += 1
                 progress.fetched += len(page.events)
                 if len(pending) >= commit_rows:
@@ -139,6 +146,7 @@ def _row(retailer: RetailerConfig, event: ProviderEvent) -> dict[str, object]:
         "customer_id": event.customer_id,
         "channel": event.channel,
         "event_type": event.event_type,
+        "dispatch_id": event.dispatch_id,
         "occurred_at": datetime.fromisoformat(event.occurred_at),
         "workspace_id": retailer.workspace.workspace_id,
         "ip_pool": retailer.ip_pool,

@@ -18,6 +18,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.exceptions import CommitFailedError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
 from deltalake.transaction import AddAction, RemoveAction
 
@@ -82,13 +83,18 @@ def ensure_table(
     """Create the table on first use; refuse an existing table whose shape has drifted."""
     table = open_table(uri, storage_options)
     if table is None:
-        return DeltaTable.create(
-            uri,
-            schema=schema,
-            partition_by=list(partition_by) or None,
-            mode="ignore",
-            storage_options=storage_options or None,
-        )
+        try:
+            return DeltaTable.create(
+                uri,
+                schema=schema,
+                partition_by=list(partition_by) or None,
+                mode="ignore",
+                storage_options=storage_options or None,
+            )
+        except CommitFailedError:  # another writer created it at the same moment
+            table = open_table(uri, storage_options)
+            if table is None:
+                raise
     existing = pa.schema(table.schema().to_arrow())
     if existing.remove_metadata() != schema.remove_metadata():
         raise SchemaMismatchError(

@@ -3,7 +3,7 @@
 A table's schema and partitioning live here and nowhere else, so that a job
 writing the wrong shape fails at the write, not in an analyst's query a week
 later. Money is integer cents, timestamps are UTC, keys are `<object>_id`, and
-every table carries `retailer_id` because every key includes the tenant.
+every tenant table carries `retailer_id` because every key includes the tenant.
 """
 
 from __future__ import annotations
@@ -145,14 +145,17 @@ DELIVERY_EVENTS = TableSpec(
         ("customer_id", _STRING, False),
         ("channel", _STRING, False),
         ("event_type", _STRING, False),
+        ("dispatch_id", _STRING, True),
         ("occurred_at", _TS, False),
         ("workspace_id", _STRING, False),
         ("ip_pool", _STRING, False),
         ("ingested_at", _TS, False),
     ),
     partition_by=("retailer_id",),
-    description="Provider delivery and engagement events (delivered, bounced_soft, "
-    "bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated by event_id; "
+    description="Provider send, delivery and engagement events (sent, delivered, "
+    "bounced_soft, bounced_hard, opened, clicked, unsubscribed, complained), de-duplicated "
+    "by event_id; a `sent` event names the request that sent it (dispatch_id) and is what "
+    "delivery reconciles a send it is unsure of against. "
     "`ip_pool` is the retailer's sending pool when the event was ingested. Each commit "
     "carries every workspace's export cursor (`ingest.cursors`).",
 )
@@ -294,6 +297,24 @@ CAPACITY_ALERTS = TableSpec(
     ),
 )
 
+DELIVERY_LEASE = TableSpec(
+    name="delivery_lease",
+    schema=_schema(
+        ("token", _LONG, False),
+        ("holder", _STRING, False),
+        ("action", _STRING, False),
+        ("expires_at", _TS, False),
+        ("recorded_at", _TS, False),
+    ),
+    partition_by=(),
+    description=(
+        "Who may deliver from this warehouse: one row per acquire, renew or release, "
+        "each committed as exactly the next table version (compare-and-swap), so two "
+        "deliveries never both hold it. `token` grows with every new holder (the fence). "
+        "Platform state, not tenant data: the one table without `retailer_id`."
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -309,6 +330,7 @@ TABLES: dict[str, TableSpec] = {
         ATTRIBUTED_ORDERS,
         WARMING_SCHEDULE,
         CAPACITY_ALERTS,
+        DELIVERY_LEASE,
     )
 }
 INPUT_TABLES = ("customers", "orders", "consents")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Status = Literal["sent", "failed", "deferred", "paused", "suppressed"]
+Status = Literal["sent", "failed", "deferred", "paused", "suppressed", "in_doubt"]
 # In the order reports show them.
 STATUSES: tuple[Status, ...] = get_args(Status)
 # Nothing more happens to such a message.
 FINAL_STATUSES: tuple[Status, ...] = ("sent", "failed", "suppressed")
 # A later delivery run picks such a message up again (a cap, an outage, a pause).
 PENDING_STATUSES: tuple[Status, ...] = ("deferred", "paused")
+# A request left without knowing whether the provider took it (a crash, a timeout):
+# never sent again until the provider's export says it was not sent (reconcile.py).
+IN_DOUBT: Status = "in_doubt"

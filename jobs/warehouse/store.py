@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError
 from deltalake.table import TableMerger
 from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -135,15 +136,25 @@ class DeltaStore:
         *,
         run: RunTag | None = None,
         metadata: dict[str, str] | None = None,
+        at_version: int | None = None,
     ) -> int:
-        """Append rows in one commit, optionally tagged; returns the table's new version."""
+        """Append rows in one commit, optionally tagged; returns the table's new version.
+
+        With `at_version`, the commit must be exactly that version: when another writer
+        committed it first, `CommitFailedError` is raised instead of retrying on top of
+        theirs (compare-and-swap, for a lease).
+        """
         table = self.ensure(name)
+        if at_version is not None and table.version() != at_version - 1:
+            raise CommitFailedError(f"{name} is at version {table.version()}, not {at_version - 1}")
         write_deltalake(
             table,
             self.conform(name, rows),
             mode="append",
             partition_by=list(table_spec(name).partition_by) or None,
-            commit_properties=_commit_properties(run, metadata),
+            commit_properties=_commit_properties(
+                run, metadata, retries=0 if at_version is not None else None
+            ),
         )
         table.update_incremental()
         return table.version()
@@ -236,9 +247,15 @@ class DeltaStore:
         return rows.select(schema.names).cast(schema)
 
 
-def _commit_properties(run: RunTag | None, metadata: dict[str, str] | None) -> CommitProperties:
+def _commit_properties(
+    run: RunTag | None, metadata: dict[str, str] | None, *, retries: int | None = None
+) -> CommitProperties:
     transactions = [Transaction(run.app_id, run.version)] if run else None
-    return CommitProperties(custom_metadata=dict(metadata or {}), app_transactions=transactions)
+    return CommitProperties(
+        custom_metadata=dict(metadata or {}),
+        app_transactions=transactions,
+        max_commit_retries=retries,
+    )
 
 
 def _snapshot_files(

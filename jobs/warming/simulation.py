@@ -169,6 +169,7 @@ def _events(
             "customer_id": [message for message, _ in events],
             "channel": ["email"] * n,
             "event_type": [kind for _, kind in events],
+            "dispatch_id": [None] * n,
             "occurred_at": [at + timedelta(minutes=5)] * n,
             "workspace_id": [f"ws-{retailer_id}"] * n,
             "ip_pool": [ip_pool] * n,

@@ -63,7 +63,7 @@ def history_event(
 
 def delivery(retailer: str, customer: str, channel: str, event_type: str) -> tuple[object, ...]:
     event_id = f"e-{customer}-{event_type}"
-    return (retailer, event_id, "m", customer, channel, event_type, T0, "ws", "pool", T0)
+    return (retailer, event_id, "m", customer, channel, event_type, None, T0, "ws", "pool", T0)
 
 
 def reasons(

@@ -94,10 +94,33 @@ def test_template_errors_are_reported_per_recipient_or_at_upload(router: Provide
     assert [t.template_id for t in client.list_templates("email")] == ["winback-email"]
 
 
-def test_a_repeated_message_id_is_acknowledged_not_delivered_again(
+def test_like_braze_a_repeated_message_id_is_sent_again_and_counted(
     router: ProviderRouter,
     simulator: Server,
 ) -> None:
+    client = router.for_retailer("fresh-mart")
+    assert client.deduplicates is False
+    client.send_batch(batch(range(10)))
+
+    again = client.send_batch(batch(range(5, 15)))
+
+    assert [r.status for r in again] == ["accepted"] * 10  # the provider cannot tell
+    assert admin(simulator[0], "messages?workspace_id=ws-freshmart")["count"] == 20
+    state = admin(simulator[0], "state")
+    assert state["delivered_twice"] == state["workspaces"]["ws-freshmart"]["delivered_twice"] == 5
+    assert (state["messages_requested_again"], state["max_requests_per_message"]) == (5, 2)
+    page = client.export_events(None, limit=1000)
+    sent = [e for e in page.events if e.event_type == "sent"]
+    assert len(sent) == 20 and len({e.dispatch_id for e in sent}) == 2
+    assert {e.message_id for e in sent} == {f"m{i}" for i in range(15)}
+    assert page.exported_through is not None
+
+
+def test_with_idempotency_on_a_repeated_message_id_is_acknowledged_not_delivered_again(
+    router: ProviderRouter,
+    simulator: Server,
+) -> None:
+    simulator[1].workspaces["ws-freshmart"].deduplicates = True
     client = router.for_retailer("fresh-mart")
     client.send_batch(batch(range(10)))
 
@@ -105,6 +128,7 @@ def test_a_repeated_message_id_is_acknowledged_not_delivered_again(
 
     assert [r.status for r in again] == ["duplicate"] * 5 + ["accepted"] * 5
     assert admin(simulator[0], "messages?workspace_id=ws-freshmart")["count"] == 15
+    assert admin(simulator[0], "state")["delivered_twice"] == 0
 
 
 def test_keys_and_recipients_stay_in_their_own_workspace(

@@ -5,13 +5,14 @@ campaigns bench audience   one campaign per retailer, one run, vs DuckDB
 campaigns bench provider   the simulator's raw capacity
 campaigns bench delivery   1M events through the Flink delivery job
 campaigns bench templates  the template library to 350 workspaces: first, change, none
+campaigns bench chaos      kill -9s against a provider without deduplication: in doubt, lag
 """
 
 from __future__ import annotations
 
 import argparse
 
-from jobs.dev.bench import audience, delivery, provider, seed, templates
+from jobs.dev.bench import audience, chaos, delivery, provider, seed, templates
 from jobs.dev.commands import seed as seed_command
 
 
@@ -34,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = benches.add_parser("delivery", help="the delivery job against the simulator, 1M events")
     delivery.add_arguments(sub)
     sub.set_defaults(bench_run=delivery.run)
+
+    sub = benches.add_parser(
+        "chaos", help="deliveries killed with -9 against a provider without deduplication"
+    )
+    chaos.add_arguments(sub)
+    sub.set_defaults(bench_run=chaos.run)
 
     sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
     templates.add_arguments(sub)

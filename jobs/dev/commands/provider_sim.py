@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve conf/ grown to this many retailers (synthetic ones, for benchmarks)",
     )
     parser.add_argument(
+        "--idempotency",
+        choices=["on", "off"],
+        default=None,
+        help="on: drop repeated message ids (a provider that takes an idempotency key); "
+        "off: send them again, as Braze does (default: as each workspace's conf declares)",
+    )
+    parser.add_argument(
         "--faults",
         type=json.loads,
         default={},
@@ -45,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     conf = load_conf(args.conf, profile=args.profile)
     if args.retailers:
         conf = platform_conf(conf, args.retailers)
-    simulator = simulator_from_conf(conf, render_mode=args.render, faults=args.faults)
+    deduplicates = None if args.idempotency is None else args.idempotency == "on"
+    simulator = simulator_from_conf(
+        conf, render_mode=args.render, faults=args.faults, deduplicates=deduplicates
+    )
     for ws in list(simulator.workspaces.values())[:10]:
         emit(
             f"workspace {ws.workspace_id} (retailer {ws.retailer_id}): "

@@ -4,7 +4,7 @@
 /ws/{workspace_id}/templates/{channel}/create|update|list
 /ws/{workspace_id}/events/export?cursor=&limit=
 /_admin/state  /_admin/faults  /_admin/pools  /_admin/rate_limits  /_admin/messages
-/_admin/requests
+/_admin/requests  /_admin/message_requests
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -160,7 +160,7 @@ async def send(request: web.Request) -> web.Response:
         ws.counters["400"] += 1
         return _error(400, problem)
     template = ws.templates[(body["channel"], body.get("template_id") or body["campaign_id"])]
-    new = [r for r in body["recipients"] if r["send_id"] not in ws.sent_ids]
+    new = [r for r in body["recipients"] if not ws.deduplicates or r["send_id"] not in ws.sent_ids]
     pool = sim.pools.setdefault(ws.ip_pool, PoolCap())
     now = sim.clock()
     remaining = pool.remaining(now.date())
@@ -172,13 +172,15 @@ async def send(request: web.Request) -> web.Response:
             f"({pool.daily_cap}/day, {remaining} left)",
             {"Retry-After": str(_seconds_to_midnight(now))},
         )
+    dispatch_id = uuid.uuid4().hex
     results = [
-        _deliver(sim, ws, body, template, r, index) for index, r in enumerate(body["recipients"])
+        _deliver(sim, ws, body, template, r, index, dispatch_id)
+        for index, r in enumerate(body["recipients"])
     ]
     pool.sent += sum(r["status"] == "accepted" for r in results)
     ws.counters["requests_ok"] += 1
     return web.json_response(
-        {"message": "success", "dispatch_id": uuid.uuid4().hex, "results": results},
+        {"message": "success", "dispatch_id": dispatch_id, "results": results},
         status=201,
         headers=_rate_headers(ws, 0.0),
     )
@@ -213,9 +215,11 @@ def _deliver(
     template: StoredTemplate,
     recipient: dict[str, Any],
     index: int,
+    dispatch_id: str,
 ) -> dict[str, Any]:
     send_id = recipient["send_id"]
-    if send_id in ws.sent_ids:
+    ws.requests_per_message[send_id] += 1
+    if send_id in ws.sent_ids and ws.deduplicates:
         ws.counters["duplicates"] += 1
         return {"send_id": send_id, "status": "duplicate"}
     properties = recipient.get("trigger_properties", {})
@@ -229,8 +233,11 @@ def _deliver(
                 "status": "rejected",
                 "reason": f"template_error: {str(error).splitlines()[0]}",
             }
+    if send_id in ws.sent_ids:
+        ws.counters["delivered_twice"] += 1  # what a provider without a key does: email again
     ws.sent_ids.add(send_id)
     message = {
+        "dispatch_id": dispatch_id,
         "workspace_id": ws.workspace_id,
         "message_id": send_id,
         "customer_id": recipient["external_user_id"],
@@ -241,7 +248,7 @@ def _deliver(
         "variant_id": body.get("variant_id"),
         "campaign_run_id": body.get("campaign_run_id"),
         "properties": properties,
-        "accepted_at": datetime.now(UTC).isoformat(),
+        "accepted_at": sim.clock().isoformat(),
     }
     ws.messages.append(message)
     ws.counters["accepted"] += 1
@@ -302,10 +309,14 @@ async def export_events(request: web.Request) -> web.Response:
         limit = min(10_000, max(1, int(request.query.get("limit", "1000"))))
     except ValueError:
         return _error(400, "invalid 'cursor' or 'limit'")
-    _expand_events(request.app[SIMULATOR], ws)
+    sim = request.app[SIMULATOR]
+    exported_through = sim.clock().isoformat()  # events are derived at export: none lag
+    _expand_events(sim, ws)
     page = ws.events[start : start + limit]
     next_cursor = base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()
-    return web.json_response({"events": page, "next_cursor": next_cursor})
+    return web.json_response(
+        {"events": page, "next_cursor": next_cursor, "exported_through": exported_through}
+    )
 
 
 WORKSPACE_SPEC_FIELDS = (
@@ -361,9 +372,19 @@ async def platform_workspace(request: web.Request) -> web.Response:
 
 async def admin_state(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
+    workspaces = sim.workspaces.values()
     return web.json_response(
         {
             "render_mode": sim.render_mode,
+            # exactly-once as the recipients see it: 0 unless something was sent twice
+            "delivered_twice": sum(ws.counters["delivered_twice"] for ws in workspaces),
+            "messages_requested_again": sum(
+                sum(n > 1 for n in ws.requests_per_message.values()) for ws in workspaces
+            ),
+            "max_requests_per_message": max(
+                (max(ws.requests_per_message.values(), default=0) for ws in workspaces),
+                default=0,
+            ),
             "faults": asdict(sim.faults),
             "pools": {name: asdict(pool) for name, pool in sim.pools.items()},
             "workspaces": {
@@ -372,7 +393,12 @@ async def admin_state(request: web.Request) -> web.Response:
                     "sending_identity": ws.sending_identity,
                     "ip_pool": ws.ip_pool,
                     "faults": asdict(ws.faults),
+                    "deduplicates": ws.deduplicates,
                     "counters": dict(ws.counters),
+                    "delivered_twice": ws.counters["delivered_twice"],
+                    "messages_requested_again": sum(
+                        n > 1 for n in ws.requests_per_message.values()
+                    ),
                     "messages": len(ws.messages),
                     "events": len(ws.events),
                     "templates": len(ws.templates),
@@ -426,6 +452,14 @@ async def admin_requests(request: web.Request) -> web.Response:
     return web.json_response({"workspace_id": ws.workspace_id, "times": ws.request_times})
 
 
+async def admin_message_requests(request: web.Request) -> web.Response:
+    """How many requests named each message id, per workspace (a test's exactly-once check)."""
+    sim = request.app[SIMULATOR]
+    return web.json_response(
+        {ws.workspace_id: dict(ws.requests_per_message) for ws in sim.workspaces.values()}
+    )
+
+
 async def admin_messages(request: web.Request) -> web.Response:
     """Accepted messages, filtered by workspace_id and message_id, for verification."""
     sim = request.app[SIMULATOR]
@@ -456,4 +490,5 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/_admin/rate_limits", admin_rate_limits)
     app.router.add_get("/_admin/messages", admin_messages)
     app.router.add_get("/_admin/requests", admin_requests)
+    app.router.add_get("/_admin/message_requests", admin_message_requests)
     return app

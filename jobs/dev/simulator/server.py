@@ -22,8 +22,14 @@ from jobs.providers.routing import platform_key, workspace_for
 
 
 def simulator_from_conf(
-    conf: Conf, *, render_mode: RenderMode = "sample", faults: dict[str, Any] | None = None
+    conf: Conf,
+    *,
+    render_mode: RenderMode = "sample",
+    faults: dict[str, Any] | None = None,
+    deduplicates: bool | None = None,
 ) -> Simulator:
+    """Every workspace of `conf`; each deduplicates as its configuration declares, or as
+    `deduplicates` says for all of them."""
     workspaces = {}
     for retailer in conf.retailers.values():
         workspace = workspace_for(conf, retailer)
@@ -34,6 +40,9 @@ def simulator_from_conf(
             ip_pool=retailer.ip_pool,
             limiter=TokenBucket(retailer.rate_limit.requests_per_second, retailer.rate_limit.burst),
             sending_identity=retailer.sending_identity(conf.platform.sending_domain),
+            deduplicates=(
+                retailer.workspace.deduplicates if deduplicates is None else deduplicates
+            ),
         )
     simulator = Simulator(
         workspaces=workspaces, render_mode=render_mode, platform_key=platform_key(conf)

@@ -143,15 +143,38 @@ class WorkspaceState:
     ip_pool: str
     limiter: TokenBucket
     sending_identity: str | None = None  # the From address of its email
+    # Braze drops no repeated message id: a repeat is a second email (`delivered_twice`).
+    # True models a provider that honours an idempotency key (`duplicate` results).
+    deduplicates: bool = False
     faults: Faults = field(default_factory=Faults)
     templates: dict[tuple[str, str], StoredTemplate] = field(default_factory=dict)
     sent_ids: set[str] = field(default_factory=set)
+    # How many requests named each message id (a repeat is a retry or a duplicate).
+    requests_per_message: Counter[str] = field(default_factory=Counter)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     expanded_messages: int = 0
     counters: Counter[str] = field(default_factory=Counter)
     # Arrival time (monotonic) of every authenticated request, to audit client rate limits.
     request_times: list[float] = field(default_factory=list)
+
+
+def sent_event(message: dict[str, Any]) -> dict[str, Any]:
+    """What Braze Currents calls a send event: one per accepted message, with the message's
+    id and the request's dispatch id (a message sent twice has two)."""
+    return {
+        "event_id": str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{message['message_id']}/sent/{message['dispatch_id']}")
+        ),
+        "message_id": message["message_id"],
+        "customer_id": message["customer_id"],
+        "channel": message["channel"],
+        "event_type": "sent",
+        "occurred_at": message["accepted_at"],
+        "variant_id": message.get("variant_id"),
+        "campaign_run_id": message.get("campaign_run_id"),
+        "dispatch_id": message["dispatch_id"],
+    }
 
 
 def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[dict[str, Any]]:
@@ -174,7 +197,7 @@ def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[d
             types.append("unsubscribed")
         if draw() < rates.complained:
             types.append("complained")
-    return [
+    return [sent_event(message)] + [
         {
             "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{message['message_id']}/{kind}")),
             "message_id": message["message_id"],
