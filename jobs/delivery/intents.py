@@ -1,15 +1,18 @@
 """The send intent log: a batch's claim is durable before its request leaves, and its
-outcome within a window after the answer.
+outcome one write after the answer.
 
 Why: a provider that takes no idempotency key (Braze) sends a repeated message again.
 After a crash, delivery must know which requests may have left. Every send subtask
-writes, in short windows, one Parquet file of claims (message_sends rows with status
+writes Parquet files of claims (message_sends rows with status
 `in_doubt` and the attempt) and outcomes (the rows as the answer decided them) under
 the warehouse's own root (`_delivery_intents/<delivery run>/`), so it works wherever
-the warehouse is, local disk or object storage. A request waits for its claim's file;
-outcomes ride the next window (`window_s`), so they are durable well within 2 s of
-the answer while results reach message_sends only at the end of a Flink bundle. A
-file is written whole and then renamed into place: a reader never sees half of one.
+the warehouse is, local disk or object storage. Writes are group commits: an idle log
+writes at once; while a file is being written, what arrives waits for the next one,
+so a busy subtask writes few, larger files. A request waits for its claim's file; an
+outcome is durable one write after its answer (tens of milliseconds), well within
+the 2 s promised, while results reach message_sends only at the end of a Flink
+bundle. A file is written whole and then renamed into place: a reader never sees half
+of one.
 
 A run that commits its final results deletes its folder. Whatever is left belongs to
 a run that died: `reconcile.py` reads it before the next run plans.
@@ -59,7 +62,6 @@ class IntentLog:
     source_version: int
     # Raises when this delivery no longer holds the lease: no claim is written then.
     check_lease: Callable[[], None]
-    window_s: float = 0.05
     _rows: list[tuple[Outcome, Kind, int]] = field(default_factory=list)
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
     _flusher: asyncio.Task[None] | None = None
@@ -75,7 +77,7 @@ class IntentLog:
         await waiter
 
     def record(self, outcomes: list[Outcome], attempt: int) -> None:
-        """Outcomes of an attempt: durable with the next window's file."""
+        """Outcomes of an attempt: durable with the next file written."""
         self._rows += [(outcome, "outcome", attempt) for outcome in outcomes]
         self._start()
 
@@ -91,8 +93,8 @@ class IntentLog:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
+        """One write after another while anything waits (a group commit)."""
         while self._rows:
-            await asyncio.sleep(self.window_s)
             await self._flush()
 
     async def _flush(self) -> None:

@@ -171,10 +171,17 @@ def _sent_events(store: DeltaStore, retailer_ids: list[str]) -> dict[tuple[str, 
 
 
 def _in_doubt_rows(store: DeltaStore) -> pa.Table:
+    """message_sends rows in doubt: two columns read to find them, whole rows of only the
+    retailers that have any."""
     schema = store.arrow_schema(MESSAGE_SENDS.name)
     if store.find(MESSAGE_SENDS.name) is None:
         return schema.empty_table()
-    sends = store.read_arrow(MESSAGE_SENDS.name)
+    statuses = store.read_arrow(MESSAGE_SENDS.name, columns=["retailer_id", "status"])
+    doubtful = statuses.filter(pc.equal(statuses["status"], IN_DOUBT))
+    if not doubtful.num_rows:
+        return schema.empty_table()
+    retailers = sorted(set(doubtful["retailer_id"].to_pylist()))
+    sends = store.read_arrow(MESSAGE_SENDS.name, partitions=[("retailer_id", "in", retailers)])
     return sends.filter(pc.equal(sends["status"], IN_DOUBT)).select(schema.names).cast(schema)
 
 

@@ -41,7 +41,7 @@ def outcome(message_id: str, status: Status, at: datetime, *, retailer: str) -> 
 
 def dead_run(world: DeliveryWorld, rows: list[tuple[Outcome, str]]) -> None:
     """The intent log of a run killed after writing `rows` (claim or outcome)."""
-    log = IntentLog(world.store, "dr-dead", 1, check_lease=lambda: None, window_s=0.01)
+    log = IntentLog(world.store, "dr-dead", 1, check_lease=lambda: None)
 
     async def write() -> None:
         for row, kind in rows:

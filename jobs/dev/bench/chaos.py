@@ -11,6 +11,7 @@ delivered twice (must be 0). Bounded: a few thousand messages, all on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -54,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kills", type=int, default=5, help="kill -9s (default 5)")
     parser.add_argument("--customers", type=int, default=600, help="per retailer (default 600)")
     parser.add_argument("--rate", type=float, default=2.0, help="requests/s per workspace")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=300.0,
+        help="the provider's answer time: how long a request is open for a kill to hit",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random kill points' seed")
 
 
@@ -103,8 +110,16 @@ def chaos_platform(
     conf_dir = _conf_copy(args.conf or default_conf_dir(), scratch / "conf", base, args.rate)
     env = {**os.environ, "CAMPAIGNS_WAREHOUSE_URI": str(scratch / "warehouse")}
     store = DeltaStore(str(scratch / "warehouse"))
+    faults = json.dumps({"latency_ms": args.latency_ms})
     simulator = subprocess.Popen(
-        [*CLI, "provider-sim", "--port", str(port), "--conf", str(conf_dir), "--render=off"],
+        [
+            *CLI,
+            "provider-sim",
+            f"--port={port}",
+            f"--conf={conf_dir}",
+            f"--faults={faults}",
+            "--render=off",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
     )
