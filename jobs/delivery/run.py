@@ -185,9 +185,9 @@ def follow(
                 on_run(summary)
             if max_runs and runs >= max_runs:
                 break
+            lease.check()  # a follower that lost its lease stops (exit 3)
             deadline = time.monotonic() + poll_seconds
             while time.monotonic() < deadline and not stopping():
-                lease.check()
                 time.sleep(0.2)
     return runs
 

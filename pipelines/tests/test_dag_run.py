@@ -6,6 +6,8 @@ provider simulator on loopback), then the same logical date is shown to be idemp
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,17 +22,29 @@ from tests.conftest import PROJECT
 
 DAG_ID = "campaign_launch__maple_market_weekly_deals"
 CAMPAIGN = "maple-market-weekly-deals"
-SIMULATOR_PORT = 8610  # where conf/retailers point the workspaces
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 CAMPAIGNS = str(PROJECT / ".venv" / "bin" / "campaigns")
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The jobs write to a temporary warehouse; everything else is the checkout's default."""
+def port() -> int:
+    """A free loopback port for the simulator (never one a second checkout may hold)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, port: int) -> dict[str, str]:
+    """The jobs write to a temporary warehouse and read a copy of the checkout's conf/
+    whose workspaces are served on `port`."""
     warehouse = tmp_path_factory.mktemp("warehouse")
+    conf = tmp_path_factory.mktemp("project") / "conf"
+    shutil.copytree(PROJECT / "conf", conf)
+    for path in [conf / "platform.yaml", *(conf / "retailers").glob("*.yaml")]:
+        path.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", path.read_text()))
     clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    return {**clean, "CAMPAIGNS_WAREHOUSE_URI": str(warehouse)}
+    return {**clean, "CAMPAIGNS_WAREHOUSE_URI": str(warehouse), "CAMPAIGNS_CONF": str(conf)}
 
 
 def run(argv: list[str], env: dict[str, str], timeout: float = 600) -> str:
@@ -43,18 +57,18 @@ def run(argv: list[str], env: dict[str, str], timeout: float = 600) -> str:
 
 
 @pytest.fixture(scope="module")
-def provider(env: dict[str, str]) -> Iterator[None]:
+def provider(env: dict[str, str], port: int) -> Iterator[None]:
     """The warehouse seeded, the simulator serving every workspace, templates deployed."""
     run([CAMPAIGNS, "seed", "--customers", "4000", "--orders", "40000"], env)
     server = subprocess.Popen(
-        [CAMPAIGNS, "provider-sim", "--port", str(SIMULATOR_PORT)],
+        [CAMPAIGNS, "provider-sim", "--port", str(port)],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(SIMULATOR_PORT, server)
+        _wait_for_port(port, server)
         run([CAMPAIGNS, "deploy-templates"], env)
         yield
     finally:
