@@ -150,10 +150,12 @@ def _ask_export(
     for row in rows:
         key = _key(row)
         horizon = through.get(key[0])
+        claimed_at = row["completed_at"]
+        assert isinstance(claimed_at, datetime)
         if key in sent:
             verdicts[key] = f"sent:{sent[key]}"
-        elif horizon is not None and horizon >= row["completed_at"] + timedelta(seconds=grace_s):  # type: ignore[operator]
-            verdicts[key] = RESENT
+        elif horizon is not None and horizon >= claimed_at + timedelta(seconds=grace_s):
+            verdicts[key] = RESENT  # the export is complete past it, and holds no send
         else:
             verdicts[key] = IN_DOUBT
     return verdicts
