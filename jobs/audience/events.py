@@ -25,7 +25,8 @@ def customer_variables_column() -> Column:
 
 
 def message_id_column() -> Column:
-    """Deterministic per (run, retailer, customer, channel): the provider's idempotency key."""
+    """Deterministic per (run, retailer, customer, channel): the same message in every run,
+    and the provider's idempotency key where it takes one."""
     return hex_digest(F.col("run_id"), F.col("retailer_id"), F.col("customer_id"), F.col("channel"))
 
 

@@ -1,9 +1,9 @@
 """message_sends: one row per message, committed in batches, the last with the source version.
 
 The driver collects each batch's outcomes from the Flink job and commits them
-every `commit_rows` rows or `commit_seconds` seconds, so a killed run loses at
-most the last interval's records (and the provider's idempotency key makes
-their re-send harmless). New messages are appended; messages that already
+every `commit_rows` rows or `commit_seconds` seconds. What a killed run had not
+committed yet is in its intent log, and the next run records it before sending
+anything (`reconcile.py`). New messages are appended; messages that already
 have a pending (deferred or paused) row are updated in place with a MERGE.
 The run's final commit carries the `txn` that moves the source position.
 """

@@ -1,9 +1,10 @@
 """Braze-style HTTP clients: synchronous on `requests`, asynchronous on `aiohttp`.
 
 Both refuse foreign recipients before anything leaves the process, send each
-message id as its idempotency key, and raise `RetryableError` (429 with its
-retry delay, 5xx, timeouts, connection errors) or `PermanentError`
-(validation, authentication). Retrying is the caller's policy, not theirs.
+message id as the recipient's `send_id` (an idempotency key only where the
+workspace declares `deduplicates`: Braze itself sends a repeat again), and raise
+`RetryableError` (429 with its retry delay, 5xx, timeouts, connection errors) or
+`PermanentError` (validation, authentication). Retrying is the caller's policy.
 """
 
 from __future__ import annotations
