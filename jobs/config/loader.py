@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -272,18 +274,45 @@ def _cross_check(
                     f"({owner[1].name} enables {owner[0].channels})",
                 )
             )
-    workspaces: dict[str, str] = {}
-    for retailer, path in retailers.values():
-        other = workspaces.setdefault(retailer.workspace.workspace_id, retailer.retailer_id)
-        if other != retailer.retailer_id:
-            problems.append(
-                ConfigProblem(
-                    str(path),
-                    "workspace.workspace_id",
-                    f"workspace '{retailer.workspace.workspace_id}' already belongs to retailer "
-                    f"'{other}'; every retailer needs its own workspace",
+    problems += _shared_between_retailers(retailers)
+    return problems
+
+
+# What no two retailers may share: each would let one tenant's messages, templates or
+# events pass through another's workspace, key or sending identity.
+_OWN_PER_RETAILER: tuple[tuple[str, str, Callable[[RetailerConfig], str]], ...] = (
+    ("workspace.workspace_id", "workspace", lambda r: r.workspace.workspace_id),
+    ("workspace.base_url", "workspace URL", lambda r: _same_url(r.workspace.base_url)),
+    ("workspace.api_key_env", "API key variable", lambda r: r.workspace.api_key_env),
+    ("slug", "slug (its sending identity and unsubscribe link)", lambda r: r.slug),
+)
+
+
+def _same_url(url: str) -> str:
+    """One spelling per URL: scheme and host are case-insensitive, a trailing / says nothing."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def _shared_between_retailers(
+    retailers: dict[str, tuple[RetailerConfig, Path]],
+) -> list[ConfigProblem]:
+    """Workspace, URL, key variable and slug belong to one retailer each."""
+    problems = []
+    for field_name, what, value_of in _OWN_PER_RETAILER:
+        owners: dict[str, str] = {}
+        for retailer, path in sorted(retailers.values(), key=lambda item: str(item[1])):
+            value = value_of(retailer)
+            other = owners.setdefault(value, retailer.retailer_id)
+            if other != retailer.retailer_id:
+                problems.append(
+                    ConfigProblem(
+                        str(path),
+                        field_name,
+                        f"{what} '{value}' already belongs to retailer '{other}'; every "
+                        f"retailer needs its own (tenants never share a {what})",
+                    )
                 )
-            )
     return problems
 
 

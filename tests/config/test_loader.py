@@ -150,3 +150,32 @@ def problems_of_profile(conf_dir: Path, profile: str) -> list[str]:
     with pytest.raises(ConfigError) as error:
         load_conf(conf_dir, profile=profile)
     return [str(problem) for problem in error.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "what"),
+    [
+        ({"slug": "freshmart"}, "slug", "slug (its sending identity"),
+        (
+            {"workspace": {"workspace_id": "ws-other", "base_url": "http://127.0.0.1:8610/ws/ws-freshmart/",
+                           "api_key_env": "OTHER_KEY"}},
+            "workspace.base_url", "workspace URL 'http://127.0.0.1:8610/ws/ws-freshmart'",
+        ),
+        (
+            {"workspace": {"workspace_id": "ws-other", "base_url": "http://127.0.0.1:8610/ws/ws-other",
+                           "api_key_env": "CAMPAIGNS_WS_FRESHMART_API_KEY"}},
+            "workspace.api_key_env", "API key variable 'CAMPAIGNS_WS_FRESHMART_API_KEY'",
+        ),
+    ],
+)  # fmt: skip
+def test_no_two_retailers_share_a_url_key_or_sending_identity(
+    conf_dir: Path, change: dict[str, object], field: str, what: str
+) -> None:
+    """Any of these shared would send one tenant's messages through another's account."""
+    path = conf_dir / "retailers" / "maple-market.yaml"
+    edit_yaml(path, change)
+
+    (problem,) = problems_of(conf_dir)
+
+    assert problem.startswith(f"{path}: {field}: {what}")
+    assert "already belongs to retailer 'fresh-mart'" in problem
