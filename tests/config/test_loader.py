@@ -153,27 +153,27 @@ def problems_of_profile(conf_dir: Path, profile: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("change", "field", "what"),
+    ("field", "what"),
     [
-        ({"slug": "freshmart"}, "slug", "slug (its sending identity"),
-        (
-            {"workspace": {"workspace_id": "ws-other", "base_url": "http://127.0.0.1:8610/ws/ws-freshmart/",
-                           "api_key_env": "OTHER_KEY"}},
-            "workspace.base_url", "workspace URL 'http://127.0.0.1:8610/ws/ws-freshmart'",
-        ),
-        (
-            {"workspace": {"workspace_id": "ws-other", "base_url": "http://127.0.0.1:8610/ws/ws-other",
-                           "api_key_env": "CAMPAIGNS_WS_FRESHMART_API_KEY"}},
-            "workspace.api_key_env", "API key variable 'CAMPAIGNS_WS_FRESHMART_API_KEY'",
-        ),
+        ("slug", "slug (its sending identity"),
+        ("workspace.base_url", "workspace URL"),
+        ("workspace.api_key_env", "API key variable"),
     ],
-)  # fmt: skip
+)
 def test_no_two_retailers_share_a_url_key_or_sending_identity(
-    conf_dir: Path, change: dict[str, object], field: str, what: str
+    conf_dir: Path, field: str, what: str
 ) -> None:
     """Any of these shared would send one tenant's messages through another's account."""
+    fresh = yaml.safe_load((conf_dir / "retailers" / "fresh-mart.yaml").read_text())
     path = conf_dir / "retailers" / "maple-market.yaml"
-    edit_yaml(path, change)
+    maple = yaml.safe_load(path.read_text())
+    if field == "slug":
+        maple["slug"] = fresh["slug"]
+    else:
+        key = field.split(".")[1]
+        # the same URL spelt with a trailing slash is still the same workspace
+        maple["workspace"][key] = fresh["workspace"][key] + ("/" if key == "base_url" else "")
+    path.write_text(yaml.safe_dump(maple))
 
     (problem,) = problems_of(conf_dir)
 
