@@ -67,6 +67,7 @@ class IntentLog:
     _flusher: asyncio.Task[None] | None = None
     _writer: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _files: int = 0
+    _folder: tuple[pafs.FileSystem, str, pa.Schema] | None = None
 
     async def claim(self, claims: list[Outcome], attempt: int) -> None:
         """Return once the claims are durable (raises `LeaseLostError`: send nothing)."""
@@ -114,21 +115,28 @@ class IntentLog:
             waiter.set_result(None)
 
     def _write(self, rows: list[tuple[Outcome, Kind, int]]) -> None:
+        filesystem, folder, schema = self._target()
         table = message_sends_rows(
             [outcome for outcome, _, _ in rows],
             delivery_run_id=self.delivery_run_id,
             source_version=self.source_version,
-            schema=self.store.arrow_schema(MESSAGE_SENDS.name),
+            schema=schema,
         )
         table = table.append_column(EXTRA_FIELDS[0], pa.array([k for _, k, _ in rows]))
         table = table.append_column(EXTRA_FIELDS[1], pa.array([a for _, _, a in rows], pa.int32()))
-        filesystem, root = intents_root(self.store)
-        folder = f"{root}/{self.delivery_run_id}"
-        filesystem.create_dir(folder, recursive=True)
         self._files += 1
         path = f"{folder}/{self._writer}-{self._files:08d}.parquet"
         pq.write_table(table, f"{path}.tmp", filesystem=filesystem)
         filesystem.move(f"{path}.tmp", path)
+
+    def _target(self) -> tuple[pafs.FileSystem, str, pa.Schema]:
+        """Where this run's files go, made once per subtask (not on every write)."""
+        if self._folder is None:
+            filesystem, root = intents_root(self.store)
+            folder = f"{root}/{self.delivery_run_id}"
+            filesystem.create_dir(folder, recursive=True)
+            self._folder = filesystem, folder, self.store.arrow_schema(MESSAGE_SENDS.name)
+        return self._folder
 
 
 def read_intents(store: DeltaStore) -> tuple[pa.Table, list[str]]:
@@ -172,8 +180,6 @@ def latest_per_message(intents: pa.Table) -> pa.Table:
             ("is_outcome", "descending"),
         ]
     )
-    keys = list(
-        zip(ranked["retailer_id"].to_pylist(), ranked["message_id"].to_pylist(), strict=True)
-    )
+    keys = ranked.select(["retailer_id", "message_id"]).to_pylist()
     first = [i for i, key in enumerate(keys) if i == 0 or keys[i - 1] != key]
     return ranked.take(pa.array(first)).drop_columns(["is_sent", "is_outcome"])

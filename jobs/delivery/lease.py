@@ -147,13 +147,9 @@ class DeliveryLease:
         """Raise unless the lease is still ours for at least `margin_s` more seconds."""
         if self._lost:
             raise LeaseLostError(self._lost)
-        state = state or current_state(self.store)
-        now = self.clock()
-        if state.token != self.token or state.holder != self.holder:
-            holder = f"{state.holder} (token {state.token})"
-            self._lost = f"delivery lease {self.token} passed to {holder}: this run stops"
-        elif state.action == "release" or state.expires_at <= now + timedelta(seconds=margin_s):
-            self._lost = f"delivery lease {self.token} expired at {state.expires_at:%H:%M:%S}"
+        self._lost = why_not_held(
+            state or current_state(self.store), self.holder, self.token, self.clock(), margin_s
+        )
         if self._lost:
             raise LeaseLostError(self._lost)
 
@@ -228,8 +224,18 @@ class LeaseFence:
         if self._known_until is not None and now < self._known_until:
             return
         state = current_state(self.store)
-        if (state.holder, state.token) != (self.holder, self.token):
-            raise LeaseLostError(f"delivery lease {self.token} is no longer this run's")
-        if state.action == "release" or state.expires_at <= now + timedelta(seconds=self.margin_s):
-            raise LeaseLostError(f"delivery lease {self.token} expires at {state.expires_at}")
+        lost = why_not_held(state, self.holder, self.token, now, self.margin_s)
+        if lost:
+            raise LeaseLostError(lost)
         self._known_until = state.expires_at - timedelta(seconds=self.margin_s)
+
+
+def why_not_held(
+    state: LeaseState, holder: str, token: int, now: datetime, margin_s: float
+) -> str | None:
+    """Why `holder` with `token` may not act now (None: it may, for `margin_s` more)."""
+    if (state.holder, state.token) != (holder, token):
+        return f"delivery lease {token} passed to {state.holder} (token {state.token}): stop"
+    if state.action == "release" or state.expires_at <= now + timedelta(seconds=margin_s):
+        return f"delivery lease {token} expired at {state.expires_at:%H:%M:%S}"
+    return None

@@ -71,14 +71,18 @@ def reconcile(
 ) -> ReconcileReport | None:
     """Settle what earlier runs left; None when they left nothing."""
     intents, runs = read_intents(store)
-    doubtful_in_ledger = _in_doubt_rows(store)
+    ledger = _ledger_statuses(store)
+    doubtful_in_ledger = _in_doubt_rows(store, ledger)
     if not runs and not doubtful_in_ledger.num_rows:
         return None
-    latest = _not_final_in_ledger(store, latest_per_message(intents)).drop_columns(
-        ["kind", "attempt"]
-    )
+    final = ledger.filter(pc.is_in(ledger["status"], pa.array(FINAL_STATUSES)))
+    # the log's last word on each message message_sends does not already hold as final
+    latest = _without(latest_per_message(intents), set(_keys(final)))
+    latest = latest.drop_columns(["kind", "attempt"])
     known = latest.filter(pc.not_equal(latest["status"], IN_DOUBT))
-    doubtful = _union(latest.filter(pc.equal(latest["status"], IN_DOUBT)), doubtful_in_ledger)
+    claims = latest.filter(pc.equal(latest["status"], IN_DOUBT)).cast(doubtful_in_ledger.schema)
+    # both sources of doubt, one row a message: the log's claim is the newer word
+    doubtful = pa.concat_tables([claims, _without(doubtful_in_ledger, set(_keys(claims)))])
     report = ReconcileReport(recorded=known.num_rows, in_doubt=doubtful.num_rows)
     settled = _settle(store, conf, doubtful, report, grace_s=grace_s, clock=clock, sleep=sleep)
     rows = pa.concat_tables([known, settled])
@@ -172,14 +176,18 @@ def _sent_events(store: DeltaStore, retailer_ids: list[str]) -> dict[tuple[str, 
     return {(r["retailer_id"], r["message_id"]): r["dispatch_id"] or "" for r in events.to_pylist()}
 
 
-def _in_doubt_rows(store: DeltaStore) -> pa.Table:
-    """message_sends rows in doubt: two columns read to find them, whole rows of only the
-    retailers that have any."""
-    schema = store.arrow_schema(MESSAGE_SENDS.name)
+def _ledger_statuses(store: DeltaStore) -> pa.Table:
+    """Every message_sends row's key and status: the one read both checks share."""
+    columns = ["retailer_id", "message_id", "status"]
     if store.find(MESSAGE_SENDS.name) is None:
-        return schema.empty_table()
-    statuses = store.read_arrow(MESSAGE_SENDS.name, columns=["retailer_id", "status"])
-    doubtful = statuses.filter(pc.equal(statuses["status"], IN_DOUBT))
+        return store.arrow_schema(MESSAGE_SENDS.name).empty_table().select(columns)
+    return store.read_arrow(MESSAGE_SENDS.name, columns=columns)
+
+
+def _in_doubt_rows(store: DeltaStore, ledger: pa.Table) -> pa.Table:
+    """message_sends rows in doubt, whole rows read only for the retailers that have any."""
+    schema = store.arrow_schema(MESSAGE_SENDS.name)
+    doubtful = ledger.filter(pc.equal(ledger["status"], IN_DOUBT))
     if not doubtful.num_rows:
         return schema.empty_table()
     retailers = sorted(set(doubtful["retailer_id"].to_pylist()))
@@ -187,38 +195,13 @@ def _in_doubt_rows(store: DeltaStore) -> pa.Table:
     return sends.filter(pc.equal(sends["status"], IN_DOUBT)).select(schema.names).cast(schema)
 
 
-def _not_final_in_ledger(store: DeltaStore, latest: pa.Table) -> pa.Table:
-    """The log's rows of messages message_sends does not already hold as final."""
-    if not latest.num_rows or store.find(MESSAGE_SENDS.name) is None:
-        return latest
-    ledger = store.read_arrow(MESSAGE_SENDS.name, columns=["retailer_id", "message_id", "status"])
-    final = ledger.filter(pc.is_in(ledger["status"], pa.array(FINAL_STATUSES)))
-    done = set(zip(final["retailer_id"].to_pylist(), final["message_id"].to_pylist(), strict=True))
-    keep = [
-        key not in done
-        for key in zip(
-            latest["retailer_id"].to_pylist(), latest["message_id"].to_pylist(), strict=True
-        )
-    ]
-    return latest.filter(pa.array(keep, pa.bool_()))
+def _without(table: pa.Table, keys: set[tuple[str, str]]) -> pa.Table:
+    """The rows of `table` whose (retailer, message) is not in `keys`."""
+    return table.filter(pa.array([key not in keys for key in _keys(table)], pa.bool_()))
 
 
-def _union(claims: pa.Table, ledger_rows: pa.Table) -> pa.Table:
-    """Both sources of doubt, one row a message (the log's claim is the newer word)."""
-    claimed = set(
-        zip(claims["retailer_id"].to_pylist(), claims["message_id"].to_pylist(), strict=True)
-    )
-    keep = [
-        key not in claimed
-        for key in zip(
-            ledger_rows["retailer_id"].to_pylist(),
-            ledger_rows["message_id"].to_pylist(),
-            strict=True,
-        )
-    ]
-    return pa.concat_tables(
-        [claims.cast(ledger_rows.schema), ledger_rows.filter(pa.array(keep, pa.bool_()))]
-    )
+def _keys(table: pa.Table) -> list[tuple[str, str]]:
+    return list(zip(table["retailer_id"].to_pylist(), table["message_id"].to_pylist(), strict=True))
 
 
 def _key(row: dict[str, object]) -> tuple[str, str]:

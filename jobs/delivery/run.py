@@ -85,33 +85,35 @@ def deliver_once(
     started = time.monotonic()
     grace_s = conf.profile.delivery.in_doubt_grace_seconds
     reconciled = reconcile(store, conf, lease, grace_s=grace_s)
-    for attempt in range(1, JOB_ATTEMPTS + 1):
+
+    def attempt() -> RunSummary | None:
+        summary = _run(
+            conf,
+            store,
+            library,
+            lease,
+            options=options or DeliveryOptions(),
+            environment=environment,
+            commit_rows=commit_rows,
+            commit_seconds=commit_seconds,
+            today=today or datetime.now(UTC).date(),
+        )
+        if summary is None:
+            return None
+        return replace(summary, reconciled=reconciled, seconds=time.monotonic() - started)
+
+    for _ in range(JOB_ATTEMPTS - 1):
         try:
-            summary = _run(
-                conf,
-                store,
-                library,
-                lease,
-                options=options or DeliveryOptions(),
-                environment=environment,
-                commit_rows=commit_rows,
-                commit_seconds=commit_seconds,
-                today=today or datetime.now(UTC).date(),
-            )
-            if summary is None:
-                return None
-            return replace(summary, reconciled=reconciled, seconds=time.monotonic() - started)
+            return attempt()
         except OperatorError:
             raise
         except Exception as error:
-            if attempt == JOB_ATTEMPTS:
-                raise
             log.warning(
                 "delivery job failed (%s): running again from what is durable",
                 str(error).splitlines()[0][:300],
             )
             reconciled = reconcile(store, conf, lease, grace_s=grace_s)
-    raise AssertionError("unreachable")
+    return attempt()
 
 
 def _run(
