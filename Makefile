@@ -9,6 +9,7 @@ STAMP := $(VENV)/.synced
 # Airflow has its own environment: its pins conflict with Flink's (docs/operations.md).
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
+LIQUIDJS := tests/liquidjs/node_modules/liquidjs/package.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -17,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
 
-test: lint browser $(AIRFLOW_STAMP)
+test: lint browser $(LIQUIDJS) $(AIRFLOW_STAMP)
 	$(VENV)/bin/pytest
 	cd pipelines && ../$(AIRFLOW_VENV)/bin/pytest
 
@@ -52,6 +53,13 @@ browser:
 	    echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
 	  fi; \
 	fi
+
+# LiquidJS, the second engine every template is rendered in (tests/templates/test_engines.py),
+# from the npm registry with the machine's Node.js; the lock file pins it.
+$(LIQUIDJS): tests/liquidjs/package.json tests/liquidjs/package-lock.json
+	@command -v npm >/dev/null || { echo "The template engine test needs Node.js and npm: sudo apt-get install -y nodejs npm"; exit 1; }
+	cd tests/liquidjs && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(LIQUIDJS)
 
 # uv comes from PyPI into a private tool environment when the machine has none.
 .uv/bin/uv:

@@ -129,7 +129,14 @@ def _read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:
 
 
 def _read_mapping(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
+    found = len(problems)
     data = _read_yaml(path, problems)
+    if data is None and len(problems) == found:
+        problems.append(
+            ConfigProblem(
+                str(path), "", "file is empty: fill it in (see docs/configuration.md) or delete it"
+            )
+        )
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -187,7 +194,9 @@ def load_many(
 def _problems_from(path: Path, error: ValidationError) -> list[ConfigProblem]:
     return [
         ConfigProblem(
-            str(path), ".".join(str(part) for part in issue["loc"]) or "(top)", issue["msg"]
+            str(path),
+            ".".join(str(part) for part in issue["loc"]) or "(top)",
+            issue["msg"].removeprefix("Value error, "),
         )
         for issue in error.errors()
     ]

@@ -6,14 +6,41 @@ validated here once so that the jobs can trust it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from jobs.config.cron import cron_problem
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Channel = Literal["email", "push"]
 HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+def _known_time_zone(name: str) -> str:
+    """An IANA zone (Europe/London): launch dates, caps and quiet hours are local to it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"'{name}' is not an IANA time zone; use a name such as 'America/New_York' "
+            "or 'Europe/London' (the list: python -c 'import zoneinfo; "
+            "print(sorted(zoneinfo.available_timezones()))')"
+        ) from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_known_time_zone)]
 
 
 class StrictModel(BaseModel):
@@ -60,7 +87,7 @@ class RetailerConfig(StrictModel):
     slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,40}$")]
     brand: Brand
     postal_address: str = Field(min_length=5)
-    timezone: str = Field(min_length=1)
+    timezone: TimeZone
     default_locale: str = Field(default="en-US", pattern=r"^[a-z]{2}-[A-Z]{2}$")
     channels: list[Channel] = Field(min_length=1)
     workspace: Workspace
@@ -170,7 +197,23 @@ class Schedule(StrictModel):
     def _cron_when_recurring(self) -> Schedule:
         if self.kind == "cron" and not self.cron:
             raise ValueError("a schedule of kind 'cron' needs 'cron'")
+        if self.kind == "once" and self.cron:
+            raise ValueError("'cron' is only read when kind is 'cron'; set kind: cron")
+        problem = cron_problem(self.cron) if self.cron else None
+        if problem:
+            raise ValueError(problem)
+        if self.start_at is not None:
+            _iso_datetime(self.start_at)
         return self
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"start_at '{text}' is not an ISO date-time; write it as 2026-12-01T09:00:00+00:00"
+        ) from None
 
 
 # The variant id of a campaign's holdout: recorded (is_holdout) and never sent, so no
@@ -189,6 +232,16 @@ class CampaignConfig(StrictModel):
     templates: dict[Channel, Identifier]
     variables: dict[str, str] = Field(default_factory=dict)
     schedule: Schedule = Schedule()
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_is_a_block(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                f"schedule '{value}' is a sentence; write a block: "
+                "{kind: cron, cron: '0 9 * * MON'} or {kind: once, start_at: '2026-12-01T09:00:00'}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignConfig:

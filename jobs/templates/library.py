@@ -213,17 +213,41 @@ def _check_templates(library: TemplateLibrary) -> list[ConfigProblem]:
 
 
 def _check_campaigns(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem]:
+    """Each template a campaign names is in the library, of its channel, and deployed
+    to the campaign's retailer: otherwise every message would fail at the provider."""
     standard = sorted(t for t, spec in library.templates.items() if spec.variant_of is None)
-    return [
-        ConfigProblem(
-            str(conf.campaign_paths.get(campaign.campaign_id, conf.root / "campaigns")),
-            "templates",
-            f"template '{template_id}' is not in the library (known: {standard})",
-        )
-        for campaign in conf.campaigns.values()
-        for template_id in sorted(campaign_templates(campaign))
-        if template_id not in standard
+    problems = []
+    for campaign in conf.campaigns.values():
+        path = str(conf.campaign_paths.get(campaign.campaign_id, conf.root / "campaigns"))
+        retailer = conf.retailers[campaign.retailer_id]
+        received = {spec.deployed_id for spec in library.for_retailer(retailer)}
+        for where, channel, template_id in _named_templates(campaign):
+            spec = library.templates.get(template_id)
+            if template_id not in standard or spec is None:
+                reason = f"template '{template_id}' is not in the library (known: {standard})"
+            elif spec.channel != channel:
+                reason = f"template '{template_id}' is a {spec.channel} template, not {channel}"
+            elif template_id not in received:
+                reason = (
+                    f"template '{template_id}' is not deployed to retailer "
+                    f"'{campaign.retailer_id}' (it receives {sorted(received)}); add it to "
+                    f"retailers.{campaign.retailer_id}.templates in {library.metadata_path}"
+                )
+            else:
+                continue
+            problems.append(ConfigProblem(path, where, reason))
+    return problems
+
+
+def _named_templates(campaign: CampaignConfig) -> list[tuple[str, str, str]]:
+    """(field, channel, template id) of every template a campaign's file names."""
+    named = [(f"templates.{ch}", ch, template) for ch, template in campaign.templates.items()]
+    named += [
+        (f"variants.{index}.templates.{ch}", ch, template)
+        for index, variant in enumerate(campaign.variants)
+        for ch, template in variant.templates.items()
     ]
+    return named
 
 
 def _check_metadata(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem]:
@@ -237,9 +261,15 @@ def _check_metadata(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem]
         where = f"retailers.{retailer_id}"
         if retailer_id not in conf.retailers:
             problem(where, "unknown retailer")
-        for template_id in [*(entry.templates or []), *entry.template_variables]:
+        for template_id in entry.templates or []:
             if template_id not in library.templates:
                 problem(f"{where}.templates", f"unknown template '{template_id}'")
+        retailer = conf.retailers.get(retailer_id)
+        received = [] if retailer is None else library.for_retailer(retailer)
+        for template_id in entry.template_variables:
+            reason = _template_variables_key_problem(library, template_id, received)
+            if reason:
+                problem(f"{where}.template_variables.{template_id}", reason)
         for template_id, variant_id in entry.variants.items():
             variant = library.templates.get(variant_id)
             if variant is None or variant.variant_of != template_id:
@@ -249,6 +279,25 @@ def _check_metadata(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem]
                     f"(its file must say `variant_of: {template_id}`)",
                 )
     return problems
+
+
+def _template_variables_key_problem(
+    library: TemplateLibrary, template_id: str, received: list[TemplateSpec]
+) -> str | None:
+    """Overrides are looked up by the id deployed in the workspace; any other key would
+    be silently never applied."""
+    spec = library.templates.get(template_id)
+    deployed = sorted(spec.deployed_id for spec in received)
+    if spec is None:
+        return f"unknown template '{template_id}' (this retailer receives {deployed})"
+    if spec.variant_of is not None:
+        return (
+            f"'{template_id}' is a variant of '{spec.variant_of}'; key its overrides by the "
+            f"id it is deployed under: '{spec.variant_of}'"
+        )
+    if template_id not in deployed:
+        return f"'{template_id}' is not deployed to this retailer (it receives {deployed})"
+    return None
 
 
 def campaign_templates(campaign: CampaignConfig) -> set[str]:

@@ -3,6 +3,11 @@
 Rules (each has a failing example in tests/templates/test_validation.py):
 
     syntax               the Liquid does not parse
+    unsupported-tag      {% include %} or {% render %}: workspaces hold no partials, so a
+                         template must be whole (shared parts belong in a layout)
+    engine-dependent     a form whose meaning differs between Liquid engines (`blank`:
+                         "empty" in python-liquid and LiquidJS, never true in Ruby Liquid
+                         without Rails, which Braze runs)
     unsupplied-variable  a template uses a variable that nobody supplies
     unknown-override     an override names a variable its template does not declare
     unknown-slot         a layout names a `[[ slot ]]` that is not a brand variable
@@ -74,7 +79,7 @@ def validate_library(conf: Conf, library: TemplateLibrary) -> list[TemplateProbl
     broken = {
         p.template_id
         for p in problems
-        if p.rule in ("syntax", "unknown-slot", "unsupplied-variable")
+        if p.rule in ("syntax", "unknown-slot", "unsupplied-variable", "unsupported-tag")
     }
     problems += override_problems(conf, library)
     for retailer in conf.retailers.values():
@@ -113,6 +118,11 @@ def _field_problems(
         line = first + line_in_field - 1
         return TemplateProblem(rule, spec.template_id, str(path), line, f"{name}: {message}")
 
+    portability = list(_portability_problems(source))
+    for rule, line_in_field, message in portability:
+        yield problem(rule, line_in_field, message)
+    if any(rule == "unsupported-tag" for rule, _, _ in portability):
+        return  # analysing would try to load the partial
     try:
         globals_ = parse(source).analyze().globals
     except LiquidSyntaxError as error:
@@ -126,6 +136,33 @@ def _field_problems(
     if name == "html":
         for line in images_without_alt(source):
             yield problem("img-alt", line, "<img> without an alt attribute")
+
+
+# Tags that load another template: no provider workspace holds partials to load.
+PARTIAL_TAGS = ("include", "render")
+BLANK = re.compile(r"\bblank\b")
+
+
+def _portability_problems(source: str) -> Iterator[tuple[str, int, str]]:
+    """(rule, line, message) for what would render differently, or not at all, at the
+    provider: the same template must mean the same in every Liquid engine."""
+    for match in MARKUP.finditer(source):
+        line = line_at(source, match.start())
+        if match.group(1) in PARTIAL_TAGS:
+            yield (
+                "unsupported-tag",
+                line,
+                f"{{% {match.group(1)} %}} loads another template, which no workspace holds; "
+                "write the shared part into the template or its layout",
+            )
+        elif BLANK.search(match.group(0)):
+            yield (
+                "engine-dependent",
+                line,
+                "'blank' is never true in Ruby Liquid without Rails (what Braze runs), so "
+                "an empty value would still show; compare with 'empty' "
+                "(`{% if x != empty %}`) or give a `| default:`",
+            )
 
 
 MARKUP = re.compile(r"{%-?\s*(\w+)(.*?)-?%}|{{.*?}}", re.DOTALL)
@@ -182,6 +219,13 @@ def _layout_problems(layout: Layout) -> list[TemplateProblem]:
                     )
                 )
         liquid = SLOT.sub("", source)
+        portability = [
+            TemplateProblem(rule, where, str(path), line, message)
+            for rule, line, message in _portability_problems(liquid)
+        ]
+        if portability:
+            problems += portability
+            continue
         try:
             parse(liquid)
         except LiquidSyntaxError as error:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jobs.cli import main
 from jobs.config import ConfigError, load_conf
 from tests.conftest import REPO_CONF
 
@@ -179,3 +180,61 @@ def test_no_two_retailers_share_a_url_key_or_sending_identity(
 
     assert problem.startswith(f"{path}: {field}: {what}")
     assert "already belongs to retailer 'fresh-mart'" in problem
+
+
+@pytest.mark.parametrize("folder", ["campaigns", "retailers"])
+def test_an_empty_file_is_named_not_skipped(
+    conf_dir: Path, folder: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty campaign used to vanish silently; an empty retailer file showed only as
+    'unknown retailer' somewhere else."""
+    empty = conf_dir / folder / "new-one.yaml"
+    empty.write_text("# to do\n")
+
+    assert main(["validate-config", "--conf", str(conf_dir)]) == 2
+
+    assert f"{empty}: file is empty: fill it in" in capsys.readouterr().err
+
+
+def test_a_time_zone_must_exist(conf_dir: Path) -> None:
+    path = conf_dir / "retailers" / "fresh-mart.yaml"
+    edit_yaml(path, {"timezone": "Mars/Olympus"})
+
+    (problem,) = problems_of(conf_dir)
+
+    assert problem.startswith(f"{path}: timezone: 'Mars/Olympus' is not an IANA time zone")
+    assert "America/New_York" in problem
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        ("every monday", "schedule 'every monday' is a sentence; write a block"),
+        ({"kind": "cron", "cron": "every monday"}, "it needs five fields"),
+        ({"kind": "cron", "cron": "0 25 * * MON"}, "hour field '25': '25' is outside 0..23"),
+        ({"kind": "cron", "cron": "0 9 * * MOX"}, "day of week field 'MOX'"),
+        ({"kind": "once", "start_at": "next week"}, "start_at 'next week' is not an ISO"),
+        ({"kind": "once", "cron": "0 9 * * *"}, "set kind: cron"),
+    ],
+)
+def test_a_schedule_airflow_could_not_read_is_refused(
+    conf_dir: Path, schedule: object, said: str
+) -> None:
+    path = conf_dir / "campaigns" / "fresh-mart-winback.yaml"
+    edit_yaml(path, {"schedule": schedule})
+
+    (problem,) = problems_of(conf_dir)
+
+    assert problem.startswith(f"{path}: schedule") and said in problem
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 9 * * MON", "*/15 8-20 * * 1-5", "0 7 1,15 JAN-MAR *", "@daily"]
+)
+def test_the_cron_forms_airflow_reads_are_accepted(conf_dir: Path, cron: str) -> None:
+    edit_yaml(
+        conf_dir / "campaigns" / "fresh-mart-winback.yaml",
+        {"schedule": {"kind": "cron", "cron": cron}},
+    )
+
+    assert load_conf(conf_dir).campaign("fresh-mart-winback").schedule.cron == cron

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobs.cli import main
+from jobs.config import ConfigError
 from tests.conftest import REPO_CONF
 from tests.templates.conftest import edit, library_file, line_of, problems_of
 
@@ -24,7 +25,7 @@ def test_the_repository_library_passes_every_rule() -> None:
 
 def test_a_liquid_syntax_error_names_its_file_and_line(conf_dir: Path) -> None:
     path = library_file(conf_dir, "winback", "winback-email")
-    edit(path, "{% if promo_code != blank %}<p", "{% if promo_code != %}<p")
+    edit(path, "{% if promo_code != empty %}<p", "{% if promo_code != %}<p")
     [problem] = only(problems_of(conf_dir), "syntax")
     assert problem.template_id == "winback-email"
     assert problem.file == str(path)
@@ -187,3 +188,61 @@ def test_validate_config_lists_template_problems_with_file_and_line(
     out = capsys.readouterr().err
     assert f"{path}:{line_of(path, '{{ offer_txt }}')}: template 'personal-offer-push'" in out
     assert "[unsupplied-variable]" in out
+
+
+@pytest.mark.parametrize("tag", ["render", "include"])
+def test_a_partial_is_a_problem_line_not_a_traceback(
+    conf_dir: Path, tag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = library_file(conf_dir, "winback", "winback-push")
+    edit(path, "{{ push_body }}", "{{ push_body }}{% " + tag + " 'footer' %}")
+
+    [problem] = only(problems_of(conf_dir), "unsupported-tag")
+    assert (problem.file, problem.line) == (str(path), line_of(path, tag))
+    assert "no workspace holds" in problem.message and problem.blocks_deploy
+    assert main(["validate-config", "--conf", str(conf_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "[unsupported-tag]" in err
+
+
+def test_blank_is_refused_because_ruby_liquid_reads_it_differently(conf_dir: Path) -> None:
+    path = library_file(conf_dir, "onboarding", "welcome-push")
+    edit(path, "{% if first_name != empty %}", "{% if first_name != blank %}")
+
+    [problem] = only(problems_of(conf_dir), "engine-dependent")
+    assert (problem.template_id, problem.line) == ("welcome-push", line_of(path, "!= blank"))
+    assert "compare with 'empty'" in problem.message
+
+
+def test_a_campaign_template_its_retailer_never_receives_is_refused(conf_dir: Path) -> None:
+    """maple-market receives only weekly-deals-email: every message would fail with a 400."""
+    path = conf_dir / "campaigns" / "maple-market-weekly-deals.yaml"
+    edit(path, "email: weekly-deals-email", "email: welcome-tips-email")
+
+    with pytest.raises(ConfigError) as error:
+        problems_of(conf_dir)
+
+    [problem] = [str(p) for p in error.value.problems]
+    assert problem.startswith(f"{path}: templates.email: template 'welcome-tips-email' is not")
+    assert "deployed to retailer 'maple-market'" in problem
+    assert "retailers.maple-market.templates" in problem
+
+
+def test_overrides_keyed_by_a_template_variant_are_refused(conf_dir: Path) -> None:
+    """A retailer's variant is deployed under the standard id; overrides keyed by the
+    variant's own id were silently never applied."""
+    metadata = conf_dir / "templates" / "metadata.yaml"
+    edit(
+        metadata,
+        "    variables:\n      cta_url: https://greengrocer.example/\n",
+        "    variables:\n      cta_url: https://greengrocer.example/\n"
+        "    template_variables:\n      welcome-email-green-grocer:\n        cta_url: https://x.example/\n",
+    )
+
+    with pytest.raises(ConfigError) as error:
+        problems_of(conf_dir)
+
+    [problem] = [str(p) for p in error.value.problems]
+    where = "retailers.green-grocer.template_variables.welcome-email-green-grocer"
+    assert problem.startswith(f"{metadata}: {where}: ")
+    assert "key its overrides by the id it is deployed under: 'welcome-email'" in problem
