@@ -6,9 +6,8 @@ Exits 2 with what is wrong, which the DAGs treat as final (no retry)."""
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
-from jobs.commands.common import add_common_arguments, emit
+from jobs.commands.common import add_common_arguments, day_argument, emit
 from jobs.config import load_conf
 from jobs.delivery.run_check import require_complete, run_outcome
 from jobs.warehouse.store import DeltaStore
@@ -19,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
     parser.add_argument(
         "--as-of",
-        type=date.fromisoformat,
+        type=day_argument,
         required=True,
         help="the run's logical date (the launch's --as-of day)",
     )

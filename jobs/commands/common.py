@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -43,6 +45,42 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="environment profile in conf/profiles (default: $CAMPAIGNS_PROFILE or local)",
     )
+
+
+def day_argument(text: str) -> date:
+    """`--as-of 2026-11-01`: a calendar day, or argparse's exit 2 saying the format."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a day; write it as YYYY-MM-DD, e.g. 2026-11-01"
+        ) from None
+
+
+def moment_argument(text: str) -> datetime:
+    """`--as-of 2026-11-01` or `2026-11-01T09:00`: a day or a time, UTC unless it says."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[+HH:MM], "
+            "e.g. 2026-11-01 or 2026-11-01T09:00:00+00:00"
+        ) from None
+    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
+
+
+# Run ids go into tables, file names and Delta commit metadata: the same spelling rule as
+# campaign ids, so none can carry quotes, slashes or spaces.
+RUN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+
+
+def run_id_argument(text: str) -> str:
+    if not RUN_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a run id: lower-case letters, digits, '-' and '_', starting with "
+            "a letter or digit, at most 100 characters (e.g. fresh-mart-winback-20261101)"
+        )
+    return text
 
 
 def add_retailer_option(parser: argparse.ArgumentParser, what: str) -> None:

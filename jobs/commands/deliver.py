@@ -15,6 +15,8 @@ from jobs.commands.common import add_common_arguments, emit
 from jobs.config import load_conf
 from jobs.delivery.run import deliver_once, follow
 from jobs.templates import load_library
+from jobs.warehouse.errors import TableNotFoundError
+from jobs.warehouse.registry import CAMPAIGN_EVENTS
 from jobs.warehouse.store import DeltaStore
 
 
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     library = load_library(conf)
     store = DeltaStore.from_profile(conf.profile)
     if not args.follow:
+        _require_launched(store)
         summary = deliver_once(
             conf, store, library, commit_seconds=args.commit_seconds, wait_s=args.wait
         )
@@ -71,6 +74,18 @@ def run(args: argparse.Namespace) -> int:
         wait_s=args.wait,
     )
     return 0
+
+
+def _require_launched(store: DeltaStore) -> None:
+    """A one-off delivery with no campaign_events is a wrong warehouse path, not an empty
+    day: exit 0 there would read as success in Airflow. (`--follow` waits for the first
+    launch instead.)"""
+    if store.find(CAMPAIGN_EVENTS.name) is None:
+        raise TableNotFoundError(
+            f"no campaign_events table at {store.uri(CAMPAIGN_EVENTS.name)}: nothing was ever "
+            "launched into this warehouse. Check warehouse_uri in the profile (or "
+            "$CAMPAIGNS_WAREHOUSE_URI), or run `campaigns launch` first"
+        )
 
 
 def _stop_on_signals() -> Callable[[], bool]:

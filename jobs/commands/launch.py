@@ -11,7 +11,13 @@ import argparse
 from datetime import UTC, date, datetime
 
 from jobs.audience.launches import launch_campaigns, plan_launches
-from jobs.commands.common import add_common_arguments, emit, spark_job
+from jobs.commands.common import (
+    add_common_arguments,
+    emit,
+    moment_argument,
+    run_id_argument,
+    spark_job,
+)
 from jobs.config import load_conf
 
 
@@ -22,11 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--all", action="store_true", help="launch every configured campaign")
     parser.add_argument(
-        "--run-id", default=None, help="run id (one campaign only); default <campaign>-<as-of day>"
+        "--run-id",
+        type=run_id_argument,
+        default=None,
+        help="run id (one campaign only); default <campaign>-<as-of day>",
     )
     parser.add_argument(
         "--as-of",
-        type=_as_of,
+        type=moment_argument,
         default=None,
         help="logical date or time of the run, UTC (default: today 00:00)",
     )
@@ -35,11 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the Great Expectations gates (not for production)",
     )
-
-
-def _as_of(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,8 +16,9 @@ import argparse
 from pathlib import Path
 
 from jobs.commands.common import LOOPBACK, add_common_arguments, emit, spark_job
+from jobs.errors import OperatorError
 from jobs.reporting.catalog import default_sql_dir, register_catalog
-from jobs.reporting.sql_shell import serve_jdbc, shell, show, statements
+from jobs.reporting.sql_shell import run_statements, serve_jdbc, shell
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.file and not args.file.is_file():
+        raise OperatorError(
+            f"no SQL file at {args.file}: give the path of a .sql file (the reports are in sql/)"
+        )
     settings = {"spark.sql.hive.thriftServer.singleSession": "true"} if args.jdbc else {}
     with spark_job(args, app_name="campaigns-sql", extra_conf=settings) as job:
         catalog = register_catalog(
@@ -40,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
         if args.jdbc:
             serve_jdbc(job.spark, host=LOOPBACK, port=args.port, write=emit)
         elif args.execute:
-            show(job.spark.sql(args.execute), limit=args.limit, write=emit)
+            run_statements(job.spark, args.execute, where="-e", limit=args.limit, write=emit)
         elif args.file:
-            for statement in statements(args.file.read_text(encoding="utf-8")):
-                show(job.spark.sql(statement), limit=args.limit, write=emit)
+            text = args.file.read_text(encoding="utf-8")
+            run_statements(job.spark, text, where=str(args.file), limit=args.limit, write=emit)
         else:
             emit(f"tables: {', '.join(catalog.tables)}")
             emit(f"dimensions: {', '.join(catalog.dimensions)}")

@@ -8,9 +8,9 @@ deliveries; rerunning a day rewrites that day's rows, never advancing a ramp twi
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from jobs.commands.common import add_common_arguments, emit, spark_job
+from jobs.commands.common import add_common_arguments, day_argument, emit, spark_job
 from jobs.reporting.catalog import default_sql_dir, register_catalog
 from jobs.warming.update import DELIVERABILITY_VIEWS, update_warming
 
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     parser.add_argument(
         "--date",
-        type=date.fromisoformat,
+        type=day_argument,
         default=None,
         help="the day to decide caps for, judged on the day before (default: today, UTC)",
     )

@@ -21,7 +21,9 @@ from pydantic import (
 
 from jobs.config.cron import cron_problem
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+# Ids name files, table rows and URL paths: lower case, digits, '-' and '_' only.
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 Channel = Literal["email", "push"]
 HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]

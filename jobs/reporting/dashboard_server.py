@@ -3,9 +3,12 @@ outside the dashboards folder is ever served."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aiohttp import web
+
+from jobs.config.models import IDENTIFIER_PATTERN
 
 
 def dashboard_app(out_dir: Path) -> web.Application:
@@ -14,6 +17,8 @@ def dashboard_app(out_dir: Path) -> web.Application:
 
     async def page(request: web.Request) -> web.FileResponse:
         retailer = request.match_info["retailer"]
+        if not re.match(IDENTIFIER_PATTERN, retailer):  # %00, dots, slashes: never a path
+            raise web.HTTPNotFound(text=f"no dashboard for {retailer!r}")
         path = (out_dir / retailer / "index.html").resolve()
         if out_dir.resolve() not in path.parents or not path.is_file():
             raise web.HTTPNotFound(text=f"no dashboard for '{retailer}'")

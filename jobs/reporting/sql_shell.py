@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Callable
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs.errors import OperatorError
 from jobs.reporting.catalog import statement_text
 
 Write = Callable[[str], None]
@@ -27,6 +29,30 @@ def statements(text: str) -> list[str]:
             current = []
     parts.append("\n".join(current))
     return [statement for part in parts if (statement := statement_text(part))]
+
+
+class SqlStatementError(OperatorError):
+    """A statement Spark refused (syntax, an unknown table or column): where, and why."""
+
+
+def run_statements(spark: SparkSession, text: str, *, where: str, limit: int, write: Write) -> None:
+    """Each statement of `text` in turn; the first one Spark refuses stops the rest, named
+    by its place (`-e`, or the file and statement number) and Spark's first line."""
+    found = statements(text)
+    for number, statement in enumerate(found, start=1):
+        place = f"{where}, statement {number} of {len(found)}" if len(found) > 1 else where
+        try:
+            show(spark.sql(statement), limit=limit, write=write)
+        except AnalysisException as error:
+            reason = _first_line(error)
+            raise SqlStatementError(
+                f"{place}: {reason}\n  {statement_text(statement)[:200]}\n"
+                "Fix the statement; `campaigns sql` without -e/-f lists the tables and views."
+            ) from None
+
+
+def _first_line(error: Exception) -> str:
+    return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
 
 
 def show(df: DataFrame, *, limit: int, write: Write) -> None:
@@ -69,7 +95,7 @@ def shell(spark: SparkSession, *, limit: int, write: Write) -> None:
                 try:
                     show(spark.sql(query), limit=limit, write=write)
                 except Exception as error:  # the shell reports and carries on, like spark-sql
-                    write(f"error: {str(error).splitlines()[0]}")
+                    write(f"error: {_first_line(error)}")
 
 
 def serve_jdbc(spark: SparkSession, *, host: str, port: int, write: Write) -> None:

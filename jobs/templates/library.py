@@ -241,7 +241,9 @@ def _check_campaigns(conf: Conf, library: TemplateLibrary) -> list[ConfigProblem
 
 def _named_templates(campaign: CampaignConfig) -> list[tuple[str, str, str]]:
     """(field, channel, template id) of every template a campaign's file names."""
-    named = [(f"templates.{ch}", ch, template) for ch, template in campaign.templates.items()]
+    named: list[tuple[str, str, str]] = [
+        (f"templates.{ch}", ch, template) for ch, template in campaign.templates.items()
+    ]
     named += [
         (f"variants.{index}.templates.{ch}", ch, template)
         for index, variant in enumerate(campaign.variants)

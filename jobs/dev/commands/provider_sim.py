@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import Any
 
 from jobs.commands.common import LOOPBACK, add_common_arguments, emit
 from jobs.config import load_conf
 from jobs.dev.simulator.server import serve_forever, simulator_from_conf
+from jobs.dev.simulator.state import Faults
 from jobs.dev.synthetic.campaigns import platform_conf
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--faults",
-        type=json.loads,
+        type=_faults,
         default={},
         help='initial faults as JSON, e.g. {"error_rate": 0.01, "latency_ms": 20}',
     )
+
+
+def _faults(text: str) -> dict[str, Any]:
+    """The initial faults, checked before anything starts (argparse exits 2 with why)."""
+    try:
+        faults = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text}") from None
+    if not isinstance(faults, dict):
+        raise argparse.ArgumentTypeError(f'a JSON object, e.g. {{"error_rate": 0.01}}; got {text}')
+    try:
+        Faults().update(faults)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return faults
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,11 +6,11 @@ campaigns seed --customers 1000000 --orders 10000000 --retailers 350
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from jobs.commands.common import (
     JobContext,
     add_common_arguments,
+    day_argument,
     emit,
     spark_job,
 )
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--as-of",
-        type=date.fromisoformat,
+        type=day_argument,
         default=defaults.as_of,
         help="the day the data ends (YYYY-MM-DD)",
     )

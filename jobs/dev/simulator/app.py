@@ -91,12 +91,17 @@ def _rate_headers(ws: WorkspaceState, wait: float) -> dict[str, str]:
     }
 
 
+def _workspace(sim: Simulator, workspace_id: object) -> WorkspaceState:
+    ws = sim.workspaces.get(str(workspace_id))
+    if ws is None:
+        _reject(404, f"unknown workspace '{workspace_id}' (known: {sorted(sim.workspaces)})")
+    return ws
+
+
 async def _gate(request: web.Request) -> WorkspaceState:
     """Workspace, authentication, injected faults and the rate limit, in that order."""
     sim = request.app[SIMULATOR]
-    ws = sim.workspaces.get(request.match_info["workspace_id"])
-    if ws is None:
-        _reject(404, f"unknown workspace '{request.match_info['workspace_id']}'")
+    ws = _workspace(sim, request.match_info["workspace_id"])
     if request.headers.get("Authorization") != f"Bearer {ws.api_key}":
         ws.counters["401"] += 1
         _reject(401, f"invalid API key for workspace '{ws.workspace_id}'")
@@ -418,7 +423,7 @@ async def admin_faults(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
     ws_id = body.pop("workspace_id", None)
-    target = sim.faults if ws_id is None else sim.workspaces[ws_id].faults
+    target = sim.faults if ws_id is None else _workspace(sim, ws_id).faults
     try:
         target.update(body)
     except ValueError as error:
@@ -430,9 +435,16 @@ async def admin_pools(request: web.Request) -> web.Response:
     """{"pool": daily_cap or null, ...}"""
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
+    bad = {pool: cap for pool, cap in body.items() if not _is_cap(cap)}
+    if bad:
+        _reject(400, f"a pool's daily cap is a whole number of 0 or more, or null; got {bad}")
     for pool, cap in body.items():
-        sim.pools.setdefault(pool, PoolCap()).daily_cap = None if cap is None else int(cap)
+        sim.pools.setdefault(pool, PoolCap()).daily_cap = cap
     return web.json_response({name: asdict(p) for name, p in sim.pools.items()})
+
+
+def _is_cap(cap: object) -> bool:
+    return cap is None or (isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0)
 
 
 async def admin_rate_limits(request: web.Request) -> web.Response:
@@ -440,15 +452,23 @@ async def admin_rate_limits(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     body = await _json_body(request)
     ws_id = body.get("workspace_id")
+    if ws_id is not None:
+        _workspace(sim, ws_id)
+    rate, burst = body.get("requests_per_second"), body.get("burst")
+    if not (_is_cap(burst) and burst and isinstance(rate, int | float) and rate > 0):
+        _reject(
+            400,
+            "give requests_per_second (a number above 0) and burst (a whole number of 1 or more)",
+        )
     for ws in sim.workspaces.values():
         if ws_id in (None, ws.workspace_id):
-            ws.limiter = TokenBucket(float(body["requests_per_second"]), int(body["burst"]))
+            ws.limiter = TokenBucket(float(rate), int(burst))
     return web.json_response({"message": "success"})
 
 
 async def admin_requests(request: web.Request) -> web.Response:
     """Arrival times (monotonic seconds) of a workspace's requests, to audit rate limits."""
-    ws = request.app[SIMULATOR].workspaces[request.query["workspace_id"]]
+    ws = _workspace(request.app[SIMULATOR], request.query.get("workspace_id"))
     return web.json_response({"workspace_id": ws.workspace_id, "times": ws.request_times})
 
 

@@ -58,12 +58,31 @@ class Faults:
     throttle_burst: int = 0  # the next N requests answered 429
 
     def update(self, changes: dict[str, Any]) -> None:
+        """All of `changes` or none: a bad value must not leave half a fault set."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
-        for name, value in changes.items():
-            setattr(self, name, type(getattr(self, name))(value))
+        checked = {name: _fault_value(name, getattr(self, name), v) for name, v in changes.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+
+def _fault_value(name: str, current: object, value: object) -> Any:
+    """JSON's own types only: the string "false" is not false (it used to switch an
+    outage on), and a rate is a share between 0 and 1."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} is true or false (JSON booleans), not {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} is a number, not {value!r}")
+    if value < 0 or (name.endswith("_rate") and value > 1):
+        share = " between 0 and 1" if name.endswith("_rate") else " of 0 or more"
+        raise ValueError(f"{name} is a number{share}, not {value!r}")
+    if isinstance(current, int) and value != int(value):
+        raise ValueError(f"{name} is a whole number, not {value!r}")
+    return type(current)(value)  # type: ignore[call-arg]
 
 
 @dataclass
