@@ -29,7 +29,5 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         router.close()
-    emit(report.line())
-    for workspace in report.failed:
-        emit(f"  {workspace.retailer_id} ({workspace.workspace_id}): {workspace.error}")
+    emit("\n".join([report.line(), *report.problem_lines()]))
     return 1 if report.failed else 0

@@ -40,6 +40,7 @@ from jobs.providers import (
     RecipientResult,
     RetryableError,
     SendBatch,
+    UnclearAnswerError,
 )
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.templates.variables import message_variables
@@ -74,8 +75,9 @@ class SendLog(Protocol):
 
 
 def is_uncertain(error: RetryableError) -> bool:
-    """No answer, or a gateway's timeout: the provider may have taken the request."""
-    return error.status is None or error.status == 504
+    """No answer, a gateway's timeout, or an acceptance without per-recipient results:
+    the provider may have taken the request."""
+    return isinstance(error, UnclearAnswerError) or error.status is None or error.status == 504
 
 
 @dataclass

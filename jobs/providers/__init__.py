@@ -12,6 +12,7 @@ from jobs.providers.base import (
     RetryableError,
     SendBatch,
     Template,
+    UnclearAnswerError,
     WorkspaceMismatchError,
 )
 from jobs.providers.routing import ProviderRouter, workspace_for
@@ -30,6 +31,7 @@ __all__ = [
     "RetryableError",
     "SendBatch",
     "Template",
+    "UnclearAnswerError",
     "Workspace",
     "WorkspaceMismatchError",
     "workspace_for",

@@ -10,11 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 MAX_RECIPIENTS_PER_BATCH = 50
 Channel = Literal["email", "push"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+# What an export may say happened to a message; anything else is refused at ingestion.
+EventType = Literal[
+    "sent",
+    "delivered",
+    "bounced_hard",
+    "bounced_soft",
+    "opened",
+    "clicked",
+    "unsubscribed",
+    "complained",
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 RecipientStatus = Literal["accepted", "duplicate", "rejected"]
+RECIPIENT_STATUSES: tuple[RecipientStatus, ...] = get_args(RecipientStatus)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,13 @@ class EventPage:
     next_cursor: str
     # Every message the provider accepted before this time is in the export (ISO UTC).
     exported_through: str | None = None
+    # Events of the page that were not stored, each as "<event id>: <why>".
+    refused: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Events the provider put on the page, stored or refused (a short page ends it)."""
+        return len(self.events) + len(self.refused)
 
 
 class ProviderError(Exception):
@@ -100,8 +121,18 @@ class RetryableError(ProviderError):
     retryable = True
 
 
+class UnclearAnswerError(RetryableError):
+    """The provider accepted the request (2xx) but did not say what became of each
+    recipient: some may have been sent. Retrying is safe only where the provider drops a
+    repeated message id; elsewhere the messages are in doubt until its export tells."""
+
+
 class PermanentError(ProviderError):
     """Retrying cannot help: validation (400) or authentication (401/403)."""
+
+
+class MalformedAnswerError(PermanentError):
+    """A 2xx answer that is not what the API promises (an HTML page, no cursor)."""
 
 
 class WorkspaceMismatchError(PermanentError):

@@ -121,7 +121,7 @@ class BrazeClient:
     def export_events(self, cursor: str | None, *, limit: int = 1000) -> EventPage:
         params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
         _, payload = self._call("GET", "events/export", params=params)
-        return parse_event_page(payload)
+        return parse_event_page(payload, where=f"{self.workspace.workspace_id} event export")
 
     def close(self) -> None:
         self._session.close()

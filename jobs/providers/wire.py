@@ -17,13 +17,18 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from jobs.providers.base import (
+    CHANNELS,
+    EVENT_TYPES,
     MAX_RECIPIENTS_PER_BATCH,
+    RECIPIENT_STATUSES,
     Channel,
     EventPage,
+    MalformedAnswerError,
     PermanentError,
     ProviderError,
     ProviderEvent,
@@ -31,6 +36,7 @@ from jobs.providers.base import (
     RetryableError,
     SendBatch,
     Template,
+    UnclearAnswerError,
     WorkspaceMismatchError,
 )
 
@@ -117,18 +123,38 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
 
 
 def parse_send_results(batch: SendBatch, payload: Any) -> list[RecipientResult]:
-    """Per-recipient outcome; a recipient the provider did not mention is an error."""
-    dispatch_id = payload.get("dispatch_id")
-    results = {
-        item["send_id"]: RecipientResult(
-            item["send_id"], item["status"], item.get("reason"), dispatch_id
-        )
-        for item in payload.get("results", [])
-    }
+    """Per-recipient outcome of an accepted request. An answer that does not give one for
+    every recipient (no `results`, an HTML page, a malformed item) is unclear, never a
+    plain retry: some of the batch may have gone out."""
+    items = payload.get("results") if isinstance(payload, dict) else None
+    results: dict[str, RecipientResult] = {}
+    for item in items if isinstance(items, list) else []:
+        result = _recipient_result(item, payload.get("dispatch_id"))
+        if result is not None:
+            results[result.message_id] = result
     missing = [r.message_id for r in batch.recipients if r.message_id not in results]
     if missing:
-        raise RetryableError(f"provider response lacks results for {len(missing)} recipients")
+        raise UnclearAnswerError(
+            f"the provider accepted a batch of {len(batch.recipients)} but gave no valid "
+            f"result for {len(missing)} of them (e.g. {missing[0]})",
+            status=200,
+        )
     return [results[r.message_id] for r in batch.recipients]
+
+
+def _recipient_result(item: Any, dispatch_id: Any) -> RecipientResult | None:
+    if not isinstance(item, dict):
+        return None
+    send_id, status = item.get("send_id"), item.get("status")
+    if not isinstance(send_id, str) or status not in RECIPIENT_STATUSES:
+        return None
+    reason = item.get("reason")
+    return RecipientResult(
+        send_id,
+        status,
+        reason if isinstance(reason, str) else None,
+        dispatch_id if isinstance(dispatch_id, str) else None,
+    )
 
 
 def template_body(template: Template) -> bytes:
@@ -153,9 +179,81 @@ def parse_templates(channel: Channel, payload: Any) -> list[Template]:
     ]
 
 
-def parse_event_page(payload: Any) -> EventPage:
+def parse_event_page(payload: Any, *, where: str = "event export") -> EventPage:
+    """A page of the export: its events that are well formed, and why the others are not.
+
+    A page without a cursor (an HTML error page served with 200, say) is the workspace's
+    failure: nothing of it is used and its cursor stays where it was."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise MalformedAnswerError(
+            f"{where}: not an export page (no 'events' list): {_beginning(payload)}", status=200
+        )
+    cursor = payload.get("next_cursor")
+    if not isinstance(cursor, str | int) or isinstance(cursor, bool) or cursor == "":
+        raise MalformedAnswerError(f"{where}: export page without 'next_cursor'", status=200)
+    events, refused = [], []
+    for index, raw in enumerate(payload["events"]):
+        event, problem = _event(raw)
+        if event is not None:
+            events.append(event)
+        else:
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            refused.append(f"{event_id if isinstance(event_id, str) else f'#{index}'}: {problem}")
+    through = payload.get("exported_through")
     return EventPage(
-        events=tuple(ProviderEvent(**event) for event in payload.get("events", [])),
-        next_cursor=str(payload["next_cursor"]),
-        exported_through=payload.get("exported_through"),
+        tuple(events),
+        str(cursor),
+        through if isinstance(through, str) and _instant(through) else None,
+        tuple(refused),
     )
+
+
+_EVENT_IDS = ("event_id", "message_id", "customer_id")
+_OPTIONAL = ("variant_id", "campaign_run_id", "dispatch_id")
+
+
+def _event(raw: Any) -> tuple[ProviderEvent | None, str]:
+    """The event, or None and what is wrong with it (never a value: no personal data)."""
+    if not isinstance(raw, dict):
+        return None, "not an object"
+    blank = [name for name in _EVENT_IDS if not _text(raw.get(name))]
+    if blank:
+        return None, f"{', '.join(blank)} missing or blank"
+    if raw.get("event_type") not in EVENT_TYPES:
+        return None, f"event_type is not one of {list(EVENT_TYPES)}"
+    if raw.get("channel") not in CHANNELS:
+        return None, f"channel is not one of {list(CHANNELS)}"
+    occurred_at = raw.get("occurred_at")
+    if not isinstance(occurred_at, str) or not _instant(occurred_at):
+        return None, "occurred_at is not an ISO 8601 time with a time zone"
+    wrong = [name for name in _OPTIONAL if raw.get(name) is not None and not _text(raw[name])]
+    if wrong:
+        return None, f"{', '.join(wrong)} not a string"
+    event = ProviderEvent(
+        event_id=raw["event_id"],
+        message_id=raw["message_id"],
+        customer_id=raw["customer_id"],
+        channel=raw["channel"],
+        event_type=raw["event_type"],
+        occurred_at=occurred_at,
+        variant_id=raw.get("variant_id"),
+        campaign_run_id=raw.get("campaign_run_id"),
+        dispatch_id=raw.get("dispatch_id"),
+    )
+    return event, ""
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _instant(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _beginning(payload: Any) -> str:
+    text = payload.get("message") if isinstance(payload, dict) else payload
+    return repr(str(text)[:80])

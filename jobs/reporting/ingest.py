@@ -42,6 +42,9 @@ class WorkspaceIngest:
     workspace_id: str
     pages: int = 0
     fetched: int = 0
+    # Events the export gave that were not stored (malformed), and the first few reasons.
+    refused: int = 0
+    refused_examples: list[str] = field(default_factory=list)
     error: str | None = None
     # Every message the provider accepted before this is now in delivery_events.
     exported_through: datetime | None = None
@@ -62,13 +65,29 @@ class IngestReport:
     def failed(self) -> list[WorkspaceIngest]:
         return [w for w in self.workspaces if w.error]
 
+    @property
+    def refused(self) -> int:
+        return sum(w.refused for w in self.workspaces)
+
     def line(self) -> str:
         return (
             f"events ingested from {len(self.workspaces)} workspaces in {self.seconds:.1f} s: "
             f"fetched {self.fetched:,}, new {self.inserted:,}, "
-            f"duplicates {self.fetched - self.inserted:,}, {self.commits} commit(s); "
-            f"failed workspaces: {len(self.failed)}"
+            f"duplicates {self.fetched - self.inserted:,}, refused {self.refused:,}, "
+            f"{self.commits} commit(s); failed workspaces: {len(self.failed)}"
         )
+
+    def problem_lines(self) -> list[str]:
+        """Per workspace: why it failed, and what of its export was refused."""
+        lines = []
+        for w in self.workspaces:
+            who = f"  {w.retailer_id} ({w.workspace_id})"
+            if w.error:
+                lines.append(f"{who}: failed, its cursor kept: {w.error}")
+            if w.refused:
+                examples = "; ".join(w.refused_examples)
+                lines.append(f"{who}: refused {w.refused:,} malformed event(s) (e.g. {examples})")
+        return lines
 
 
 def saved_cursors(store: DeltaStore) -> dict[str, str]:
@@ -101,6 +120,7 @@ def ingest_events(
         try:
             for page in _pages(client, cursors.get(progress.workspace_id), page_size):
                 pending += [_row(retailer, event) for event in page.events]
+                _note_refused(progress, page)
                 cursors[progress.workspace_id] = page.next_cursor
                 if page.exported_through:
                     progress.exported_through = datetime.fromisoformat(page.exported_through)
@@ -133,9 +153,26 @@ def _pages(client: BrazeClient, cursor: str | None, page_size: int) -> Iterator[
             continue
         attempt = 1
         yield page
-        if len(page.events) < page_size:
+        if page.size < page_size:
             return
         cursor = page.next_cursor
+
+
+# Reasons kept per workspace for the report; the count covers every refused event.
+REFUSED_EXAMPLES = 3
+
+
+def _note_refused(progress: WorkspaceIngest, page: EventPage) -> None:
+    if page.refused:
+        progress.refused += len(page.refused)
+        room = REFUSED_EXAMPLES - len(progress.refused_examples)
+        progress.refused_examples += page.refused[:room]
+        log.warning(
+            "%s: refused %d malformed event(s) of the export (e.g. %s)",
+            progress.workspace_id,
+            len(page.refused),
+            page.refused[0],
+        )
 
 
 def _row(retailer: RetailerConfig, event: ProviderEvent) -> dict[str, object]:

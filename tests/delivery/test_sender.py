@@ -16,6 +16,7 @@ from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import load_library, merge_variables
 from jobs.templates.variables import configured_layers
+from jobs.warehouse.statuses import IN_DOUBT
 from tests.conftest import REPO_CONF
 from tests.delivery.conftest import DeliveryWorld
 
@@ -133,3 +134,17 @@ def test_a_provider_daily_cap_defers_at_once_instead_of_holding_the_run(
     assert statuses(report) == {"deferred": 5}
     assert report.requests == 1
     assert "provider asks to wait" in (report.outcomes[0].reason or "")
+
+
+def test_an_answer_without_results_leaves_messages_in_doubt_never_sent_twice(
+    world: DeliveryWorld,
+) -> None:
+    """Braze does not deduplicate: a retry of an accepted request is a second email."""
+    world.sim.workspaces["ws-freshmart"].faults.update({"send_without_results": True})
+
+    [report] = run(world, [batch(10)])
+
+    assert statuses(report) == {IN_DOUBT: 10} and report.requests == 1
+    assert "the provider's export decides" in (report.outcomes[0].reason or "")
+    requests_per_message = world.sim.workspaces["ws-freshmart"].requests_per_message
+    assert sorted(requests_per_message.values()) == [1] * 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -18,10 +19,11 @@ from jobs.providers import (
     RetryableError,
     SendBatch,
     Template,
+    UnclearAnswerError,
     WorkspaceMismatchError,
 )
 from jobs.providers.braze import BrazeClient
-from jobs.providers.wire import Workspace
+from jobs.providers.wire import Workspace, parse_send_results
 from tests.providers.conftest import TEMPLATE, admin, batch
 
 Server = tuple[SimulatorThread, Simulator]
@@ -316,3 +318,22 @@ def test_async_client_sends_concurrently_and_classifies(
     statuses = asyncio.run(send_all())
 
     assert statuses == ["accepted"] * 300
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"message": "success"},
+        {"message": "<html>oops</html>"},
+        {"results": "all good"},
+        {"results": [{"send_id": "m0", "status": "accepted"}, {"send_id": "m1"}]},
+        {"results": [{"send_id": "m0", "status": "accepted"}, ["m1", "accepted"]]},
+        ["m0", "m1"],
+    ],
+)
+def test_an_accepted_batch_without_a_result_for_every_recipient_is_unclear(answer: Any) -> None:
+    recipients = tuple(Recipient(f"m{n}", "fresh-mart", f"c{n}", "a@example.com") for n in (0, 1))
+    request = SendBatch("fresh-mart", "email", "winback-email", recipients, "run-1")
+
+    with pytest.raises(UnclearAnswerError, match=r"gave no valid result for (1|2)"):
+        parse_send_results(request, answer)

@@ -184,6 +184,8 @@ async def send(request: web.Request) -> web.Response:
     ]
     pool.sent += sum(r["status"] == "accepted" for r in results)
     ws.counters["requests_ok"] += 1
+    if _faulted(sim, ws, "send_without_results"):
+        return web.json_response({"message": "success"}, status=200)
     return web.json_response(
         {"message": "success", "dispatch_id": dispatch_id, "results": results},
         status=201,
@@ -319,9 +321,16 @@ async def export_events(request: web.Request) -> web.Response:
     _expand_events(sim, ws)
     page = ws.events[start : start + limit]
     next_cursor = base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()
-    return web.json_response(
-        {"events": page, "next_cursor": next_cursor, "exported_through": exported_through}
-    )
+    if _faulted(sim, ws, "export_html_page"):
+        return web.Response(text="<html><body>Bad gateway</body></html>", content_type="text/html")
+    answer = {"events": page, "next_cursor": next_cursor, "exported_through": exported_through}
+    if _faulted(sim, ws, "export_without_cursor"):
+        del answer["next_cursor"]
+    return web.json_response(answer)
+
+
+def _faulted(sim: Simulator, ws: WorkspaceState, answer_fault: str) -> bool:
+    return any(getattr(faults, answer_fault) for faults in (sim.faults, ws.faults))
 
 
 WORKSPACE_SPEC_FIELDS = (

@@ -56,6 +56,10 @@ class Faults:
     timeout_hold_s: float = 30.0
     outage: bool = False  # every request answered 503
     throttle_burst: int = 0  # the next N requests answered 429
+    # Answers a provider should never give, to test that nothing trusts their shape:
+    send_without_results: bool = False  # sends accepted, 200 without per-recipient results
+    export_html_page: bool = False  # the export answers 200 with an HTML error page
+    export_without_cursor: bool = False  # export pages lack `next_cursor`
 
     def update(self, changes: dict[str, Any]) -> None:
         """All of `changes` or none: a bad value must not leave half a fault set."""
