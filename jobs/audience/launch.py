@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
@@ -30,7 +30,7 @@ from jobs.audience.suppression import with_channel_candidates, with_suppression_
 from jobs.audience.variants import with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
 from jobs.quality.checks import QualityGate, require
-from jobs.quality.suites import check_events, check_inputs
+from jobs.quality.suites import check_events, check_inputs, refused_retailers
 from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import RunTag, Warehouse, table_spec
 
@@ -83,11 +83,18 @@ class LaunchInputs:
 class LaunchReport:
     launched: list[RunStats]
     already_launched: list[str]
+    # Runs not launched because their retailer's rows failed a per-retailer check, and why.
+    refused: dict[str, list[str]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        """One line a run: what was launched (audience, suppressions, events) or skipped."""
+        """One line a run: what was launched (audience, suppressions, events), skipped or
+        refused (and why)."""
         lines = [
             f"already launched (nothing written): {run_id}" for run_id in self.already_launched
+        ]
+        lines += [
+            f"refused {run_id} (nothing written): {'; '.join(reasons)}"
+            for run_id, reasons in sorted(self.refused.items())
         ]
         for s in self.launched:
             reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s.suppressed_by_reason.items()))
@@ -206,8 +213,13 @@ def launch(
     if not pending:
         return LaunchReport([], done)
     started_at = datetime.now(UTC)
-    retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
     clock = _PhaseClock()
+    refused: dict[str, list[str]] = {}
+    if gate is not None:
+        pending, refused = _without_refused_retailers(warehouse, pending, as_of=as_of)
+        if not pending:
+            return LaunchReport([], done, refused)
+    retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
     inputs = read_inputs(warehouse, retailer_ids)
     if gate is not None:
         require(
@@ -247,7 +259,27 @@ def launch(
     clock.mark("writes")
     decided_df.unpersist()
     events_df.unpersist()
-    return LaunchReport(stats, done)
+    return LaunchReport(stats, done, refused)
+
+
+def _without_refused_retailers(
+    warehouse: Warehouse, launches: list[CampaignLaunch], *, as_of: datetime
+) -> tuple[list[CampaignLaunch], dict[str, list[str]]]:
+    """The launches whose retailer's rows pass the per-retailer checks, and for each other
+    run why it is refused: one tenant's broken feed stops its own campaigns only."""
+    inputs = read_inputs(warehouse, sorted({lo.retailer.retailer_id for lo in launches}))
+    reasons = refused_retailers(inputs.customers_df, inputs.orders_df, as_of=as_of)
+    kept = [lo for lo in launches if lo.retailer.retailer_id not in reasons]
+    refused = {
+        lo.run_id: [
+            f"retailer {lo.retailer.retailer_id}: {r}" for r in reasons[lo.retailer.retailer_id]
+        ]
+        for lo in launches
+        if lo.retailer.retailer_id in reasons
+    }
+    for run_id, why in refused.items():
+        log.error("launch of %s refused: %s", run_id, "; ".join(why))
+    return kept, refused
 
 
 class _PhaseClock:

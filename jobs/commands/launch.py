@@ -19,6 +19,7 @@ from jobs.commands.common import (
     spark_job,
 )
 from jobs.config import load_conf
+from jobs.errors import OperatorError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,4 +57,10 @@ def run(args: argparse.Namespace) -> int:
             job.conf, job.warehouse, launches, as_of=as_of, quality=not args.skip_quality
         )
         emit("\n".join(report.lines()))
+    if report.refused:
+        raise OperatorError(
+            f"{len(report.refused)} run(s) refused by the per-retailer data checks (listed "
+            "above; nothing of theirs was written, the others launched). Fix those "
+            "retailers' rows at their source and launch them again."
+        )
     return 0

@@ -173,3 +173,52 @@ def test_bad_input_stops_the_launch_before_writing(
     assert "stopped before writing anything" in str(error.value)
     assert not warehouse.exists("campaign_events")
     assert not warehouse.exists("campaign_runs")
+
+
+def test_a_retailer_with_broken_rows_is_refused_alone_and_the_others_launch(
+    spark: SparkSession,
+    conf: Conf,
+    gate: QualityGate,
+    tmp_path: Path,
+) -> None:
+    """The 90% email rule was measured over every launched retailer together (a 25%-broken
+    feed passed beside healthy ones); blank ids and dates after the run passed silently."""
+    warehouse = Warehouse(spark, str(tmp_path / "warehouse"))
+    seed_warehouse(
+        warehouse, seed_retailers(conf, 3), SeedSpec(seed=2, customers=900, orders=3_000)
+    )
+    green_df = warehouse.read("customers").filter(F.col("retailer_id") == "green-grocer")
+    broken = green_df.count() // 2  # a third of the feed, once appended
+    warehouse.write(
+        green_df.limit(broken)
+        .withColumn("customer_id", F.concat("customer_id", F.lit("-b")))
+        .withColumn("email", F.lit("not-an-address")),
+        "customers",
+    )
+    maple_orders_df = warehouse.read("orders").filter(F.col("retailer_id") == "maple-market")
+    warehouse.write(
+        maple_orders_df.limit(2)
+        .withColumn("order_id", F.concat("order_id", F.lit("-f")))
+        .withColumn("ordered_at", F.lit(datetime(2030, 1, 1, tzinfo=UTC)))
+        .withColumn(
+            "customer_id",
+            F.when(F.col("order_id").endswith("0-f"), F.col("customer_id")).otherwise(F.lit(" ")),
+        ),
+        "orders",
+    )
+
+    report = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+
+    assert [s.retailer_id for s in report.launched] == ["fresh-mart"]
+    green = report.refused[default_run_id("green-grocer-welcome", AS_OF)]
+    assert len(green) == 1 and "retailer green-grocer: customers:" in green[0]
+    assert "emails are well formed (6" in green[0] and "at least 90% needed" in green[0]
+    maple = " ".join(report.refused[default_run_id("maple-market-weekly-deals", AS_OF)])
+    assert "orders: 2 orders dated after the run (2026-11-01 00:00 UTC)" in maple
+    assert "orders: 2 rows with a blank customer_id" in maple
+    written = {
+        r.retailer_id
+        for r in warehouse.read("campaign_events").select("retailer_id").distinct().collect()
+    }
+    assert written == {"fresh-mart"}
+    assert any(line.startswith("refused green-grocer-welcome") for line in report.lines())
