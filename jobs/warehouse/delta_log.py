@@ -95,18 +95,43 @@ def ensure_table(
             table = open_table(uri, storage_options)
             if table is None:
                 raise
-    existing = pa.schema(table.schema().to_arrow())
-    if existing.remove_metadata() != schema.remove_metadata():
-        raise SchemaMismatchError(
-            f"the Delta table at {uri} has schema\n{existing}\nbut the registry declares\n"
-            f"{schema}\nMigrate the table (or restore jobs/warehouse/registry.py) before writing."
-        )
+    require_declared_schema(table, schema, doing="writing")
     if tuple(table.metadata().partition_columns) != partition_by:
         raise SchemaMismatchError(
             f"the Delta table at {uri} is partitioned by {table.metadata().partition_columns} "
             f"but the registry declares {list(partition_by)}"
         )
     return table
+
+
+def require_declared_schema(table: DeltaTable, declared: pa.Schema, *, doing: str) -> None:
+    """Refuse a table whose schema drifted from the registry, naming every difference."""
+    differences = schema_differences(pa.schema(table.schema().to_arrow()), declared)
+    if differences:
+        raise SchemaMismatchError(
+            f"the Delta table at {table.table_uri} differs from its schema in "
+            f"jobs/warehouse/registry.py: {'; '.join(differences)}. Fix the producer that "
+            f"wrote it and rewrite the table with the declared schema before {doing} it."
+        )
+
+
+def schema_differences(existing: pa.Schema, declared: pa.Schema) -> list[str]:
+    """Every column missing, unexpected, of another type or nullability than declared."""
+    have = {f.name: f for f in existing}
+    want = {f.name: f for f in declared}
+    differences = [f"column '{name}' is missing" for name in want if name not in have]
+    differences += [f"column '{name}' is not declared" for name in have if name not in want]
+    for name, column in want.items():
+        found = have.get(name)
+        if found is None:
+            continue
+        if found.type != column.type:
+            differences.append(f"'{name}' is {found.type} but is declared {column.type}")
+        elif found.nullable and not column.nullable:
+            differences.append(f"'{name}' may be null but is declared required (a key)")
+        elif found.nullable != column.nullable:
+            differences.append(f"'{name}' is required but is declared nullable")
+    return differences
 
 
 def already_committed(table: DeltaTable, app_id: str, app_version: int) -> bool:

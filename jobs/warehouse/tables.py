@@ -26,6 +26,7 @@ from jobs.warehouse.delta_log import (
     WriteRequest,
     committed_transactions,
     ensure_table,
+    require_declared_schema,
     sweep_failed_write,
 )
 from jobs.warehouse.errors import (
@@ -137,6 +138,7 @@ class Warehouse:
     def _read_snapshot(
         self, table: DeltaTable, name: str, partitions: dict[str, list[str]] | None
     ) -> DataFrame:
+        require_declared_schema(table, self.store.arrow_schema(name), doing="reading")
         schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
         check_readable(table, name)
         actions = [

@@ -89,7 +89,7 @@ def next_day(
     if not breaches:
         step = min(previous.step + 1, last)
         state: State = "warmed" if step == last else "ramping"
-        return _at(step, state, 0, pool, "good day: " + _figures(yesterday))
+        return _at(step, state, 0, pool, "good day: " + figures(yesterday))
     bad_days = previous.bad_days + 1
     if bad_days >= settings.back_off_after_bad_days:
         step = max(0, previous.step - settings.back_off_steps)
@@ -119,7 +119,7 @@ def _at(step: int, state: State, bad_days: int, pool: IpPool, reason: str) -> Po
     return PoolState(step=step, state=state, bad_days=bad_days, daily_cap=cap, reason=reason)
 
 
-def _figures(day: PoolDay) -> str:
+def figures(day: PoolDay) -> str:
     return (
         f"{day.sent:,} sent, delivered {day.delivery_rate:.1%}, bounces {day.bounce_rate:.1%}, "
         f"complaints {day.complaint_rate:.2%}"

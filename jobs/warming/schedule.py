@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,20 +22,52 @@ from jobs.config import Conf
 from jobs.config.models import IpPool
 from jobs.warehouse.registry import CAPACITY_ALERTS, WARMING_SCHEDULE
 from jobs.warehouse.store import DeltaStore
-from jobs.warming.plan import NO_EMAIL, PoolDay, PoolState, first_day, next_day, shares
+from jobs.warming.plan import (
+    NO_EMAIL,
+    PoolDay,
+    PoolState,
+    figures,
+    first_day,
+    next_day,
+    shares,
+)
 
 SCHEDULE_KEYS = ("retailer_id", "ip_pool", "schedule_date")
 
 
 @dataclass(frozen=True)
 class PoolDecision:
-    """One pool's day: its new state, what it was judged on, and each member's cap."""
+    """One pool's day: its new state, what it was judged on, and each member's cap.
+
+    The pool is judged as a whole, but a member's row shows only its own email of the
+    day judged: another retailer's volume and complaint rate are not its to see."""
 
     ip_pool: str
     schedule_date: date
     state: PoolState
     judged: PoolDay | None
     caps: dict[str, int]
+    member_days: dict[str, PoolDay] = field(default_factory=dict)
+
+    def member_view(self, retailer_id: str) -> tuple[str, PoolDay | None]:
+        """(reason, judged day) as the retailer's own row shows them."""
+        if self.judged is None or len(self.caps) <= 1:
+            return self.state.reason, self.judged  # alone in the pool: its figures are its own
+        own = self.member_days.get(retailer_id, NO_EMAIL)
+        return (
+            f"{_verdict(self.state)}, judged on the email of the whole shared pool "
+            f"{self.ip_pool} (other retailers' figures are not shown); yours: {figures(own)}",
+            own,
+        )
+
+
+def _verdict(state: PoolState) -> str:
+    return {
+        "ramping": f"ramp advanced to step {state.step}",
+        "holding": f"cap held at step {state.step}",
+        "backing_off": f"backed off to step {state.step}",
+        "warmed": "warmed",
+    }[state.state]
 
 
 def warming_pools(conf: Conf) -> dict[str, IpPool]:
@@ -75,8 +107,10 @@ def decide(
     previous: dict[str, PoolState],
     yesterday: dict[str, PoolDay],
     today: date,
+    members_yesterday: dict[str, PoolDay] | None = None,
 ) -> list[PoolDecision]:
-    """Today's state of every warming pool: a pool without history starts its plan."""
+    """Today's state of every warming pool: a pool without history starts its plan.
+    `members_yesterday` (retailer -> its own day) is what each member's row shows."""
     decisions = []
     for name, pool in sorted(warming_pools(conf).items()):
         judged: PoolDay | None = None
@@ -86,7 +120,8 @@ def decide(
         else:
             state = first_day(pool)
         caps = shares(state.daily_cap, pool_members(conf, name))
-        decisions.append(PoolDecision(name, today, state, judged, caps))
+        own = {rid: day for rid, day in (members_yesterday or {}).items() if rid in caps}
+        decisions.append(PoolDecision(name, today, state, judged, caps, own))
     return decisions
 
 
@@ -94,22 +129,7 @@ def write_decisions(store: DeltaStore, decisions: list[PoolDecision]) -> int:
     """Upsert each member's row of each decision; returns the rows written."""
     now = datetime.now(UTC)
     rows = [
-        {
-            "retailer_id": retailer_id,
-            "ip_pool": d.ip_pool,
-            "schedule_date": d.schedule_date,
-            "state": d.state.state,
-            "step": d.state.step,
-            "bad_days": d.state.bad_days,
-            "pool_daily_cap": d.state.daily_cap,
-            "daily_cap": cap,
-            "reason": d.state.reason,
-            "judged_sent": d.judged.sent if d.judged else None,
-            "judged_delivery_rate": d.judged.delivery_rate if d.judged else None,
-            "judged_bounce_rate": d.judged.bounce_rate if d.judged else None,
-            "judged_complaint_rate": d.judged.complaint_rate if d.judged else None,
-            "updated_at": now,
-        }
+        _member_row(d, retailer_id, cap, now)
         for d in decisions
         for retailer_id, cap in d.caps.items()
     ]
@@ -117,6 +137,26 @@ def write_decisions(store: DeltaStore, decisions: list[PoolDecision]) -> int:
         table = pa.Table.from_pylist(rows, schema=store.arrow_schema(WARMING_SCHEDULE.name))
         store.upsert(WARMING_SCHEDULE.name, table, keys=SCHEDULE_KEYS)
     return len(rows)
+
+
+def _member_row(d: PoolDecision, retailer_id: str, cap: int, now: datetime) -> dict[str, object]:
+    reason, judged = d.member_view(retailer_id)
+    return {
+        "retailer_id": retailer_id,
+        "ip_pool": d.ip_pool,
+        "schedule_date": d.schedule_date,
+        "state": d.state.state,
+        "step": d.state.step,
+        "bad_days": d.state.bad_days,
+        "pool_daily_cap": d.state.daily_cap,
+        "daily_cap": cap,
+        "reason": reason,
+        "judged_sent": judged.sent if judged else None,
+        "judged_delivery_rate": judged.delivery_rate if judged else None,
+        "judged_bounce_rate": judged.bounce_rate if judged else None,
+        "judged_complaint_rate": judged.complaint_rate if judged else None,
+        "updated_at": now,
+    }
 
 
 def capacity_alerts(conf: Conf, yesterday: dict[str, PoolDay], on: date) -> list[dict[str, object]]:
@@ -216,11 +256,12 @@ def warming_caps(store: DeltaStore, conf: Conf, today: date) -> dict[str, int | 
     return caps
 
 
-def pool_days(rows: Iterable[dict[str, Any]]) -> dict[str, PoolDay]:
-    """Per-retailer deliverability rows (rpt_deliverability) summed per pool."""
+def pool_days(rows: Iterable[dict[str, Any]], *, by: str = "ip_pool") -> dict[str, PoolDay]:
+    """Per-retailer deliverability rows (rpt_deliverability) summed per pool (or per
+    retailer, `by="retailer_id"`)."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
-        total = totals[str(row["ip_pool"])]
+        total = totals[str(row[by])]
         for index, column in enumerate(("sent", "delivered", "bounced", "complaints")):
             total[index] += int(row[column] or 0)
     return {pool: PoolDay(*values) for pool, values in totals.items()}

@@ -49,14 +49,18 @@ class WarmingRun:
         return lines
 
 
-def pool_deliverability(spark: SparkSession, day: date) -> dict[str, PoolDay]:
-    """Email sent on `day` per IP pool, from rpt_deliverability (registered in the catalog)."""
-    rows = spark.sql(
-        "select ip_pool, sent, delivered, bounced, complaints "
-        "from rpt_deliverability where sent_on = :day",
-        args={"day": day},
-    ).collect()
-    return pool_days(row.asDict() for row in rows)
+def deliverability(spark: SparkSession, day: date) -> tuple[dict[str, PoolDay], dict[str, PoolDay]]:
+    """Email sent on `day` per IP pool and per retailer, from rpt_deliverability (registered
+    in the catalog): the pool is judged, each retailer is shown its own."""
+    rows = [
+        row.asDict()
+        for row in spark.sql(
+            "select retailer_id, ip_pool, sent, delivered, bounced, complaints "
+            "from rpt_deliverability where sent_on = :day",
+            args={"day": day},
+        ).collect()
+    ]
+    return pool_days(rows), pool_days(rows, by="retailer_id")
 
 
 def update_warming(spark: SparkSession, store: DeltaStore, conf: Conf, today: date) -> WarmingRun:
@@ -66,8 +70,8 @@ def update_warming(spark: SparkSession, store: DeltaStore, conf: Conf, today: da
     day's keys), so a retried Airflow task cannot advance a ramp twice.
     """
     yesterday = today - timedelta(days=1)
-    judged = pool_deliverability(spark, yesterday)
-    decisions = decide(conf, latest_states(store, today), judged, today)
+    judged, own = deliverability(spark, yesterday)
+    decisions = decide(conf, latest_states(store, today), judged, today, own)
     write_decisions(store, decisions)
     alerts = capacity_alerts(conf, judged, yesterday)
     new_alerts = write_alerts(store, alerts)

@@ -222,8 +222,36 @@ def test_existing_table_with_drifted_schema_is_refused(
 ) -> None:
     DeltaTable.create(warehouse.uri("customers"), schema=pa.schema([("retailer_id", pa.string())]))
 
-    with pytest.raises(SchemaMismatchError, match="Migrate the table"):
+    with pytest.raises(SchemaMismatchError, match="column 'customer_id' is missing"):
         warehouse.write(customers_df(spark), "customers")
+
+
+def test_reading_a_drifted_table_names_every_difference(
+    spark: SparkSession, warehouse: Warehouse
+) -> None:
+    """`total_cents` written as a string and a nullable key used to surface only as a
+    confusing failure later in the launch."""
+    declared = warehouse.store.arrow_schema("orders")
+    drifted = pa.schema(
+        [
+            pa.field("total_cents", pa.string())
+            if f.name == "total_cents"
+            else f.with_nullable(True)
+            if f.name == "order_id"
+            else f
+            for f in declared
+        ]
+    )
+    DeltaTable.create(warehouse.uri("orders"), schema=drifted, partition_by=["retailer_id"])
+
+    with pytest.raises(SchemaMismatchError) as error:
+        warehouse.read("orders")
+
+    message = str(error.value)
+    assert "the Delta table at " in message and warehouse.uri("orders") in message
+    assert "'total_cents' is string but is declared int64" in message
+    assert "'order_id' may be null but is declared required (a key)" in message
+    assert "before reading it" in message
 
 
 def test_missing_and_unknown_tables_say_what_to_do(warehouse: Warehouse) -> None:

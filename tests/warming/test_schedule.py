@@ -48,8 +48,14 @@ def store(tmp_path: Path) -> DeltaStore:
     return DeltaStore(str(tmp_path / "warehouse"))
 
 
-def morning(store: DeltaStore, conf: Conf, today: date, judged: dict[str, PoolDay]) -> None:
-    write_decisions(store, decide(conf, latest_states(store, today), judged, today))
+def morning(
+    store: DeltaStore,
+    conf: Conf,
+    today: date,
+    judged: dict[str, PoolDay],
+    members: dict[str, PoolDay] | None = None,
+) -> None:
+    write_decisions(store, decide(conf, latest_states(store, today), judged, today, members))
 
 
 def test_a_pool_without_history_starts_its_plan_split_over_its_retailers(
@@ -80,7 +86,10 @@ def test_the_whole_pools_deliverability_moves_every_member(store: DeltaStore, co
     morning(store, conf, MONDAY, {})
     tuesday = MONDAY + timedelta(days=1)
     spike = PoolDay(sent=1000, delivered=880, bounced=120, complaints=0)
-    morning(store, conf, tuesday, {"shared-a": spike, "maple-dedicated": GOOD})
+    fresh = PoolDay(sent=900, delivered=780, bounced=120, complaints=0)
+    green = PoolDay(sent=100, delivered=100, bounced=0, complaints=0)
+    members = {"fresh-mart": fresh, "green-grocer": green, "maple-market": GOOD}
+    morning(store, conf, tuesday, {"shared-a": spike, "maple-dedicated": GOOD}, members)
     caps = warming_caps(store, conf, tuesday)
     assert caps["fresh-mart"] == caps["green-grocer"] == 500  # shared-a held
     assert caps["maple-market"] > 1000  # its own pool advanced
@@ -90,7 +99,31 @@ def test_the_whole_pools_deliverability_moves_every_member(store: DeltaStore, co
         if r["schedule_date"] == tuesday
     }
     assert today["green-grocer"]["state"] == "holding"
-    assert today["green-grocer"]["judged_bounce_rate"] == pytest.approx(0.12)
+    assert today["maple-market"]["judged_sent"] == 1000  # alone in its pool
+
+
+def test_a_shared_pools_member_sees_only_its_own_figures(store: DeltaStore, conf: Conf) -> None:
+    """The pool is judged as a whole; a member's row (and dashboard) shows its own email,
+    never the other members' volume or complaint rate."""
+    morning(store, conf, MONDAY, {})
+    tuesday = MONDAY + timedelta(days=1)
+    spike = PoolDay(sent=1000, delivered=880, bounced=120, complaints=3)
+    fresh = PoolDay(sent=900, delivered=780, bounced=120, complaints=3)
+    green = PoolDay(sent=100, delivered=100, bounced=0, complaints=0)
+    members = {"fresh-mart": fresh, "green-grocer": green}
+    morning(store, conf, tuesday, {"shared-a": spike}, members)
+    today = {
+        r["retailer_id"]: r
+        for r in store.read_arrow(WARMING_SCHEDULE.name).to_pylist()
+        if r["schedule_date"] == tuesday
+    }
+    mine = today["green-grocer"]
+    assert (mine["judged_sent"], mine["judged_bounce_rate"]) == (100, 0.0)
+    assert mine["judged_complaint_rate"] == 0.0
+    assert "yours: 100 sent" in mine["reason"] and "cap held" in mine["reason"]
+    assert today["fresh-mart"]["judged_sent"] == 900
+    for row in (today["fresh-mart"], today["green-grocer"]):
+        assert "1,000" not in row["reason"] and "12.0%" not in row["reason"]
 
 
 def test_rerunning_a_morning_does_not_advance_twice(store: DeltaStore, conf: Conf) -> None:
