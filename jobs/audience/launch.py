@@ -216,7 +216,7 @@ def launch(
     clock = _PhaseClock()
     refused: dict[str, list[str]] = {}
     if gate is not None:
-        pending, refused = _without_refused_retailers(warehouse, pending, as_of=as_of)
+        pending, refused = _without_refused_retailers(warehouse, pending, now=started_at)
         if not pending:
             return LaunchReport([], done, refused)
     retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
@@ -263,12 +263,12 @@ def launch(
 
 
 def _without_refused_retailers(
-    warehouse: Warehouse, launches: list[CampaignLaunch], *, as_of: datetime
+    warehouse: Warehouse, launches: list[CampaignLaunch], *, now: datetime
 ) -> tuple[list[CampaignLaunch], dict[str, list[str]]]:
     """The launches whose retailer's rows pass the per-retailer checks, and for each other
     run why it is refused: one tenant's broken feed stops its own campaigns only."""
     inputs = read_inputs(warehouse, sorted({lo.retailer.retailer_id for lo in launches}))
-    reasons = refused_retailers(inputs.customers_df, inputs.orders_df, as_of=as_of)
+    reasons = refused_retailers(inputs.customers_df, inputs.orders_df, now=now)
     kept = [lo for lo in launches if lo.retailer.retailer_id not in reasons]
     refused = {
         lo.run_id: [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
@@ -70,50 +70,58 @@ def check_inputs(
     return report
 
 
+# How far ahead of this machine's clock a row may be dated before it is called a feed
+# error (clocks of the source systems drift a little).
+CLOCK_SKEW = timedelta(hours=1)
+
+
 def refused_retailers(
-    customers_df: DataFrame, orders_df: DataFrame, *, as_of: datetime
+    customers_df: DataFrame, orders_df: DataFrame, *, now: datetime
 ) -> dict[str, list[str]]:
     """Retailer -> why its rows cannot be launched from, measured per retailer (one pass
     over each table): a feed that is broken for one tenant must not hide behind the
     others' healthy rows, nor stop their launches.
 
-    Refused: fewer than 90% well-formed emails, blank customer ids, signups or orders
-    dated after the run's logical time (a clock or feed error upstream)."""
+    Refused: fewer than 90% well-formed emails (of those given), blank customer ids,
+    signups or orders dated in the future (a clock or feed error upstream). The future is
+    the wall clock's, not the run's logical date: a backfill sees later rows, rightly."""
+    future = F.lit(now + CLOCK_SKEW)
     customer_counts = customers_df.groupBy("retailer_id").agg(
-        F.count(F.lit(1)).alias("rows"),
+        F.count("email").alias("emails"),
         F.sum(F.col("email").rlike(EMAIL_PATTERN).cast("int")).alias("valid_emails"),
         F.sum((F.trim("customer_id") == "").cast("int")).alias("blank_customer_ids"),
-        F.sum((F.col("signup_at") > F.lit(as_of)).cast("int")).alias("future_signups"),
+        F.sum((F.col("signup_at") > future).cast("int")).alias("future_signups"),
     )
     order_counts = orders_df.groupBy("retailer_id").agg(
         F.sum((F.trim("customer_id") == "").cast("int")).alias("blank_order_customer_ids"),
-        F.sum((F.col("ordered_at") > F.lit(as_of)).cast("int")).alias("future_orders"),
+        F.sum((F.col("ordered_at") > future).cast("int")).alias("future_orders"),
     )
     refused: dict[str, list[str]] = {}
     for row in customer_counts.join(order_counts, "retailer_id", "full").collect():
-        reasons = _row_reasons(row.asDict(), as_of)
+        reasons = _row_reasons(row.asDict(), now + CLOCK_SKEW)
         if reasons:
             refused[row["retailer_id"]] = reasons
     return refused
 
 
-def _row_reasons(counts: dict[str, int | None], as_of: datetime) -> list[str]:
-    rows, valid = counts["rows"] or 0, counts["valid_emails"] or 0
+def _row_reasons(counts: dict[str, int | None], future: datetime) -> list[str]:
+    emails, valid = counts["emails"] or 0, counts["valid_emails"] or 0
     reasons = []
-    if rows and valid / rows < MIN_VALID_EMAIL_SHARE:
+    if emails and valid / emails < MIN_VALID_EMAIL_SHARE:
         reasons.append(
-            f"customers: {valid:,} of {rows:,} emails are well formed ({valid / rows:.0%}; at "
-            f"least {MIN_VALID_EMAIL_SHARE:.0%} needed): the email feed looks broken"
+            f"customers: {valid:,} of {emails:,} emails are well formed ({valid / emails:.0%}; "
+            f"at least {MIN_VALID_EMAIL_SHARE:.0%} needed): the email feed looks broken"
         )
+    after = f"{future:%Y-%m-%d %H:%M} UTC"
     counted = (
         ("blank_customer_ids", "customers: {n:,} rows with a blank customer_id"),
         ("blank_order_customer_ids", "orders: {n:,} rows with a blank customer_id"),
-        ("future_signups", "customers: {n:,} signups dated after the run ({as_of})"),
-        ("future_orders", "orders: {n:,} orders dated after the run ({as_of})"),
+        ("future_signups", f"customers: {{n:,}} signups dated in the future (after {after})"),
+        ("future_orders", f"orders: {{n:,}} orders dated in the future (after {after})"),
     )
     for column, text in counted:
         if counts[column]:
-            reasons.append(text.format(n=counts[column], as_of=f"{as_of:%Y-%m-%d %H:%M} UTC"))
+            reasons.append(text.format(n=counts[column]))
     return reasons
 
 

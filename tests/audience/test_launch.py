@@ -182,7 +182,7 @@ def test_a_retailer_with_broken_rows_is_refused_alone_and_the_others_launch(
     tmp_path: Path,
 ) -> None:
     """The 90% email rule was measured over every launched retailer together (a 25%-broken
-    feed passed beside healthy ones); blank ids and dates after the run passed silently."""
+    feed passed beside healthy ones); blank ids and orders dated 2030 passed silently."""
     warehouse = Warehouse(spark, str(tmp_path / "warehouse"))
     seed_warehouse(
         warehouse, seed_retailers(conf, 3), SeedSpec(seed=2, customers=900, orders=3_000)
@@ -214,7 +214,7 @@ def test_a_retailer_with_broken_rows_is_refused_alone_and_the_others_launch(
     assert len(green) == 1 and "retailer green-grocer: customers:" in green[0]
     assert "emails are well formed (6" in green[0] and "at least 90% needed" in green[0]
     maple = " ".join(report.refused[default_run_id("maple-market-weekly-deals", AS_OF)])
-    assert "orders: 2 orders dated after the run (2026-11-01 00:00 UTC)" in maple
+    assert "orders: 2 orders dated in the future (after " in maple
     assert "orders: 2 rows with a blank customer_id" in maple
     written = {
         r.retailer_id
