@@ -138,6 +138,7 @@ def test_deliver_exits_3_while_another_delivery_holds_the_warehouse(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CAMPAIGNS_WAREHOUSE_URI", store.root_uri)
+    store.ensure("campaign_events")  # launched into (without it, deliver exits 2 at once)
     DeliveryLease(store, holder="airflow@worker-1:4242").acquire()
 
     assert main(["deliver", "--conf", str(REPO_ROOT / "conf")]) == 3
