@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
@@ -43,12 +44,27 @@ def run_statements(spark: SparkSession, text: str, *, where: str, limit: int, wr
         place = f"{where}, statement {number} of {len(found)}" if len(found) > 1 else where
         try:
             show(spark.sql(statement), limit=limit, write=write)
-        except AnalysisException as error:
-            reason = _first_line(error)
+        except (AnalysisException, Py4JJavaError) as error:
+            reason = _refusal(error)
+            if reason is None:
+                raise
             raise SqlStatementError(
                 f"{place}: {reason}\n  {statement_text(statement)[:200]}\n"
                 "Fix the statement; `campaigns sql` without -e/-f lists the tables and views."
             ) from None
+
+
+def _refusal(error: Exception) -> str | None:
+    """Spark's reason for refusing a statement; None for any other failure. Once PyFlink
+    has run in the process, py4j hands the same refusal over as a Py4JJavaError."""
+    if isinstance(error, AnalysisException):
+        return _first_line(error)
+    java = getattr(error, "java_exception", None)
+    if java is None or not str(java.getClass().getName()).endswith(
+        ("AnalysisException", "ParseException")
+    ):
+        return None
+    return _first_line(Exception(str(java.getMessage())))
 
 
 def _first_line(error: Exception) -> str:

@@ -65,20 +65,6 @@ def test_a_bad_argument_is_one_clear_line_and_exit_2(
     assert code == 2 and said in err
 
 
-def test_a_sql_syntax_error_names_the_statement_and_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CAMPAIGNS_WAREHOUSE_URI", str(tmp_path / "warehouse"))
-    script = tmp_path / "report.sql"
-    script.write_text("select 1 as one;\nselec 2;\n")
-
-    code, err = run_cli(["sql", "-f", str(script)], capsys)
-
-    assert code == 2
-    assert f"error: {script}, statement 2 of 2: [PARSE_SYNTAX_ERROR]" in err
-    assert "selec 2" in err
-
-
 def test_the_simulator_admin_api_refuses_what_it_cannot_apply(
     simulator: tuple[SimulatorThread, Simulator],  # noqa: F811
 ) -> None:

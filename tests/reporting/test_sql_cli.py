@@ -23,6 +23,20 @@ def environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def test_a_sql_syntax_error_names_the_statement_and_exits_2(tmp_path: Path) -> None:
+    script = tmp_path / "report.sql"
+    script.write_text("select 1 as one;\nselec 2;\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "sql", "-f", str(script)],
+        cwd=REPO_ROOT, env=environment(tmp_path), capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"error: {script}, statement 2 of 2: [PARSE_SYNTAX_ERROR]" in done.stderr
+    assert "selec 2" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout.splitlines()[:2] == ["one", "1  "]
+
+
 def test_a_report_file_runs_from_the_command_line(tmp_path: Path) -> None:
     query = tmp_path / "retailers.sql"
     query.write_text(
