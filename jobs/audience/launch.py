@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
@@ -77,6 +77,12 @@ class LaunchInputs:
     consents_df: DataFrame
     history_df: DataFrame
     delivery_events_df: DataFrame
+
+    def only(self, retailer_ids: list[str]) -> LaunchInputs:
+        """The same inputs limited to some retailers (those whose rows passed the checks),
+        without listing the tables again."""
+        kept = F.col("retailer_id").isin(retailer_ids)
+        return LaunchInputs(*(getattr(self, f.name).filter(kept) for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -214,13 +220,14 @@ def launch(
         return LaunchReport([], done)
     started_at = datetime.now(UTC)
     clock = _PhaseClock()
+    inputs = read_inputs(warehouse, sorted({lo.retailer.retailer_id for lo in pending}))
     refused: dict[str, list[str]] = {}
     if gate is not None:
-        pending, refused = _without_refused_retailers(warehouse, pending, now=started_at)
+        pending, refused = _without_refused_retailers(inputs, pending, now=started_at)
         if not pending:
             return LaunchReport([], done, refused)
     retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
-    inputs = read_inputs(warehouse, retailer_ids)
+    inputs = inputs.only(retailer_ids)
     if gate is not None:
         require(
             check_inputs(
@@ -263,11 +270,10 @@ def launch(
 
 
 def _without_refused_retailers(
-    warehouse: Warehouse, launches: list[CampaignLaunch], *, now: datetime
+    inputs: LaunchInputs, launches: list[CampaignLaunch], *, now: datetime
 ) -> tuple[list[CampaignLaunch], dict[str, list[str]]]:
     """The launches whose retailer's rows pass the per-retailer checks, and for each other
     run why it is refused: one tenant's broken feed stops its own campaigns only."""
-    inputs = read_inputs(warehouse, sorted({lo.retailer.retailer_id for lo in launches}))
     reasons = refused_retailers(inputs.customers_df, inputs.orders_df, now=now)
     kept = [lo for lo in launches if lo.retailer.retailer_id not in reasons]
     refused = {

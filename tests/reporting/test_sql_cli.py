@@ -23,14 +23,19 @@ def environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_a_sql_syntax_error_names_the_statement_and_exits_2(tmp_path: Path) -> None:
-    script = tmp_path / "report.sql"
-    script.write_text("select 1 as one;\nselec 2;\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "sql", "-f", str(script)],
+def sql_file(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`campaigns sql -f` in its own process, on an empty warehouse under `tmp_path`."""
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "sql", "-f", str(path)],
         cwd=REPO_ROOT, env=environment(tmp_path), capture_output=True, text=True,
         timeout=300, check=False,
     )  # fmt: skip
+
+
+def test_a_sql_syntax_error_names_the_statement_and_exits_2(tmp_path: Path) -> None:
+    script = tmp_path / "report.sql"
+    script.write_text("select 1 as one;\nselec 2;\n")
+    done = sql_file(script, tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"error: {script}, statement 2 of 2: [PARSE_SYNTAX_ERROR]" in done.stderr
     assert "selec 2" in done.stderr and "Traceback" not in done.stderr
@@ -44,11 +49,7 @@ def test_a_report_file_runs_from_the_command_line(tmp_path: Path) -> None:
         "select retailer_id, ip_pool from dim_retailers order by retailer_id;\n"
         "select count(*) as campaigns from rpt_campaign_performance;\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "sql", "-f", str(query)],
-        cwd=REPO_ROOT, env=environment(tmp_path), capture_output=True, text=True,
-        timeout=300, check=False,
-    )  # fmt: skip
+    done = sql_file(query, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert (
