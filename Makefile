@@ -67,8 +67,10 @@ $(LIQUIDJS): tests/liquidjs/package.json tests/liquidjs/package-lock.json
 	python3.11 -m venv .uv
 	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# The Delta jars Spark loads are fetched once into the user's cache (jobs/warehouse/jars.py).
 $(STAMP): pyproject.toml uv.lock | check-java .uv/bin/uv
 	.uv/bin/uv sync --frozen --python python3.11
+	$(VENV)/bin/python -m jobs.warehouse.jars >/dev/null
 	@touch $(STAMP)
 
 $(AIRFLOW_STAMP): pipelines/pyproject.toml pipelines/uv.lock | .uv/bin/uv

@@ -67,10 +67,16 @@ VERBS: dict[str, Verb] = {
     ),
     "results": Verb("print each campaign's sends, engagement, conversions, revenue and ROI"),
     "summary": Verb("print every warehouse table's version, rows and size"),
+    "check-executors": Verb(
+        "check that every Spark executor can import the project (run with spark-submit)"
+    ),
     "demo": Verb("run the pipeline end to end on the embedded local default", is_dev=True),
     "seed": Verb("generate the synthetic warehouse (customers, orders, consents)", is_dev=True),
     "provider-sim": Verb("run the provider simulator on loopback for every workspace", is_dev=True),
     "bench": Verb("run a benchmark and print its figures", is_dev=True),
+    "package": Verb(
+        "write the production package as a zip for spark-submit --py-files", is_dev=True
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jobs.cli import VERBS
+from jobs.dev.package import write_package_zip
 from tests.conftest import REPO_ROOT
 
 JOBS = REPO_ROOT / "jobs"
@@ -159,7 +160,7 @@ def test_a_cycle_is_found_when_there_is_one(tmp_path: Path) -> None:
     assert list(cycles(stage_graph(graph))) == [["jobs.a", "jobs.b", "jobs.a"]]
 
 
-def test_the_wheel_leaves_the_development_tools_out(tmp_path: Path) -> None:
+def test_the_wheel_and_the_package_zip_leave_the_development_tools_out(tmp_path: Path) -> None:
     uv = REPO_ROOT / ".uv" / "bin" / "uv"
     subprocess.run(
         [str(uv), "build", "--wheel", "--out-dir", str(tmp_path), "--quiet", str(REPO_ROOT)],
@@ -172,3 +173,6 @@ def test_the_wheel_leaves_the_development_tools_out(tmp_path: Path) -> None:
     assert "jobs/cli.py" in names and "jobs/commands/launch.py" in names
     assert "jobs/templates/static/preview.html" in names
     assert [name for name in names if name.startswith("jobs/dev/")] == []
+    # the zip for `spark-submit --py-files` holds exactly the wheel's package
+    shipped = zipfile.ZipFile(write_package_zip(REPO_ROOT, tmp_path / "zip")).namelist()
+    assert sorted(shipped) == sorted(name for name in names if name.startswith("jobs/"))

@@ -8,6 +8,7 @@ rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -36,6 +37,8 @@ from jobs.warehouse import RunTag, Warehouse, table_spec
 
 log = logging.getLogger(__name__)
 RUN_STATS_KEY = "campaign_runs"
+# How many of campaign_events' newest commits a launch searches for a torn run.
+RECOVERY_LOOK_BACK = 200
 # What the events and the run statistics need of a decided candidate: caching only
 # these keeps a 350-campaign launch's working set small.
 DECIDED_COLUMNS = (
@@ -60,14 +63,14 @@ class CampaignLaunch:
     retailer: RetailerConfig
     run_id: str
 
-    @property
-    def run_tag(self) -> RunTag:
-        return run_tag(self.run_id)
 
-
-def run_tag(run_id: str) -> RunTag:
-    """Each run id is its own application in the Delta log, committed once per table."""
-    return RunTag(app_id=f"campaigns-engine:{run_id}", version=1)
+def batch_tag(run_ids: Sequence[str]) -> RunTag:
+    """One launch writes the events of many runs in one commit, tagged with one Delta
+    application transaction named after exactly those runs: retrying the same launch
+    commits nothing. (delta-spark records one `txn` a write, so the runs are listed in
+    the commit's metadata, where `committed_run_ids` finds them.)"""
+    digest = hashlib.sha256("\n".join(sorted(run_ids)).encode()).hexdigest()[:32]
+    return RunTag(app_id=f"campaigns-engine:launch:{digest}", version=1)
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,9 @@ def launch(
     gate: QualityGate | None,
 ) -> LaunchReport:
     """Launch campaigns in one Spark job and one Delta commit; launched runs are skipped."""
-    committed = _committed_run_ids(
-        warehouse, "campaign_events", [launch_.run_id for launch_ in launches]
-    )
+    committed = committed_run_ids(warehouse, [launch_.run_id for launch_ in launches])
     pending = [launch_ for launch_ in launches if launch_.run_id not in committed]
     done = [launch_.run_id for launch_ in launches if launch_.run_id in committed]
-    _complete_run_rows(warehouse, done)
     if not pending:
         return LaunchReport([], done)
     started_at = datetime.now(UTC)
@@ -254,7 +254,7 @@ def launch(
     warehouse.write(
         events_df,
         "campaign_events",
-        run=[launch_.run_tag for launch_ in pending],
+        run=batch_tag([launch_.run_id for launch_ in pending]),
         metadata={
             "job": "campaigns-engine",
             RUN_STATS_KEY: runs_json,
@@ -300,12 +300,16 @@ class _PhaseClock:
         self._last = now
 
 
-def _committed_run_ids(warehouse: Warehouse, table_name: str, run_ids: Sequence[str]) -> set[str]:
-    """The runs already committed to a table."""
-    tags = {run_tag(run_id): run_id for run_id in run_ids}
-    if not tags:
+def committed_run_ids(warehouse: Warehouse, run_ids: Sequence[str]) -> set[str]:
+    """The runs whose events are committed: those with a `campaign_runs` row, and those
+    a recent events commit lists but whose row a crash kept from being written (the row
+    is written now, from the statistics kept in that commit)."""
+    wanted = set(run_ids)
+    if not wanted or not warehouse.exists("campaign_events"):
         return set()
-    return {tags[tag] for tag in warehouse.committed_runs(table_name, list(tags))}
+    runs = warehouse.store.read_arrow("campaign_runs", columns=["run_id"])
+    with_row = wanted & set(runs.column("run_id").to_pylist())
+    return with_row | _complete_run_rows(warehouse, wanted - with_row)
 
 
 def _write_run_rows(
@@ -329,22 +333,22 @@ def _write_run_rows(
         for s in stats
     ]
     runs_df = warehouse.spark.createDataFrame(rows, table_spec("campaign_runs").schema)
-    warehouse.write(
-        runs_df,
-        "campaign_runs",
-        run=[run_tag(s.run_id) for s in stats],
-        metadata={"job": "campaigns-engine"},
-    )
+    warehouse.insert_new(runs_df, "campaign_runs", keys=("retailer_id", "run_id"))
 
 
-def _complete_run_rows(warehouse: Warehouse, run_ids: list[str]) -> None:
+def _complete_run_rows(warehouse: Warehouse, missing: set[str]) -> set[str]:
     """Recover `campaign_runs` rows for runs whose events were committed but whose row was
-    not (a crash between the two commits), from the statistics kept in the events commit."""
-    missing = sorted(set(run_ids) - _committed_run_ids(warehouse, "campaign_runs", run_ids))
+    not (a crash between the two commits), from the statistics kept in the events commit.
+
+    The crash lies between two consecutive commits of one launch, so the newest
+    RECOVERY_LOOK_BACK commits of campaign_events are enough to find it.
+    """
+    recovered_ids: set[str] = set()
     if not missing:
-        return
-    for commit in warehouse.delta_table("campaign_events").history():
-        stats = [RunStats(**s) for s in json.loads(str(commit.get(RUN_STATS_KEY, "[]")))]
+        return recovered_ids
+    commits = warehouse.store.commit_metadata("campaign_events", look_back=RECOVERY_LOOK_BACK)
+    for commit in commits:
+        stats = [RunStats(**s) for s in json.loads(commit.get(RUN_STATS_KEY, "[]"))]
         recovered = [s for s in stats if s.run_id in missing]
         if recovered:
             log.warning("recovering campaign_runs rows for %s", [s.run_id for s in recovered])
@@ -354,3 +358,5 @@ def _complete_run_rows(warehouse: Warehouse, run_ids: list[str]) -> None:
                 as_of=datetime.fromisoformat(str(commit["as_of"])),
                 started_at=datetime.fromisoformat(str(commit["started_at"])),
             )
+            recovered_ids |= {s.run_id for s in recovered}
+    return recovered_ids

@@ -262,9 +262,14 @@ class CampaignConfig(StrictModel):
 
 
 class SparkSettings(StrictModel):
+    """How Spark jobs run. `master` is the default when the launcher names none."""
+
     master: str | None = "local[2]"
     shuffle_partitions: int = Field(default=4, ge=1)
     driver_memory: str = "4g"
+    # `fetch`: the project fetches the Delta jars once and hands them to Spark
+    # (jobs/warehouse/jars.py); `provided`: the platform has them (Databricks, an image).
+    delta_jars: Literal["fetch", "provided"] = "fetch"
     conf: dict[str, str] = Field(default_factory=dict)
 
 
@@ -296,7 +301,6 @@ class Profile(StrictModel):
     name: Identifier
     warehouse_uri: str = Field(min_length=1)
     storage_options_env: dict[str, EnvVarName] = Field(default_factory=dict)
-    delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
     spark: SparkSettings = SparkSettings()
     flink: FlinkSettings = FlinkSettings()
     delivery: DeliverySettings = DeliverySettings()

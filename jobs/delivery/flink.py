@@ -29,6 +29,7 @@ from pyflink.datastream import (
 from pyflink.datastream.async_data_stream import AsyncDataStream
 from pyflink.datastream.data_stream import DataStream
 from pyflink.datastream.functions import AsyncFunction, FlatMapFunction
+from pyflink.java_gateway import get_gateway
 
 from jobs.config import Conf
 from jobs.config.models import Profile
@@ -51,6 +52,7 @@ from jobs.warehouse.store import DeltaStore
 # processing-time timers, which a bounded job drops at end of input.
 END_OF_INPUT = 2**62
 PYTHON_WORKER_MODE_ENV = "_python_worker_execution_mode"
+FLINK_GATEWAY_ENV = "PYFLINK_GATEWAY_PORT"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,33 @@ def build_environment(profile: Profile) -> StreamExecutionEnvironment:
     """
     os.environ[PYTHON_WORKER_MODE_ENV] = "process"
     config = Configuration()
+    settings = job_settings(profile, launcher_settings())
+    for key, value in settings.items():
+        config.set_string(key, value)
+    if settings.get("execution.target") == "remote":
+        env = _submitted_from_here(config)
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(profile.flink.parallelism)
+    return env
+
+
+def _submitted_from_here(config: Configuration) -> StreamExecutionEnvironment:
+    """An environment that submits to the session cluster the profile names
+    (`execution.target: remote`, `rest.address`, `rest.port`, and `pipeline.jars`
+    holding flink-python), without `flink run`: the context environment would
+    ignore the target and start a mini cluster."""
+    context = get_gateway().jvm.org.apache.flink.streaming.api.environment
+    return StreamExecutionEnvironment(context.StreamExecutionEnvironment(config._j_configuration))
+
+
+def job_settings(profile: Profile, launcher: dict[str, str]) -> dict[str, str]:
+    """Ours, then the profile's; whatever `flink run` was given (-pyexec, -D) wins over both.
+
+    Under `flink run` the settings passed here are stacked on top of the CLI's, so a
+    key set here would silently override `-pyexec` on every TaskManager: such keys
+    are left out.
+    """
     settings = {
         "python.executable": sys.executable,
         "python.client.executable": sys.executable,
@@ -81,11 +110,22 @@ def build_environment(profile: Profile) -> StreamExecutionEnvironment:
         "restart-strategy.type": "none",
         **profile.flink.conf,
     }
-    for key, value in settings.items():
-        config.set_string(key, value)
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(profile.flink.parallelism)
-    return env
+    return {key: value for key, value in settings.items() if key not in launcher}
+
+
+def launcher_settings() -> dict[str, str]:
+    """What `flink run` was given (its -pyexec, -p, -D and the cluster's config.yaml);
+    nothing when the job runs on a mini cluster in this process.
+
+    `flink run -py` starts the JVM first and hands it to Python through
+    PYFLINK_GATEWAY_PORT; its context environment holds the CLI's configuration.
+    """
+    if not os.environ.get(FLINK_GATEWAY_ENV):
+        return {}
+    jvm = get_gateway().jvm
+    context = jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+    configured = context.getExecutionEnvironment().getConfiguration().toMap()
+    return {str(key): str(value) for key, value in configured.items()}
 
 
 class ReadEvents(FlatMapFunction):

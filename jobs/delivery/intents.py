@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from jobs.delivery.records import Outcome
 from jobs.delivery.results import message_sends_rows
-from jobs.warehouse.files import open_filesystem
+from jobs.warehouse.delta_log import open_filesystem
 from jobs.warehouse.registry import MESSAGE_SENDS
 from jobs.warehouse.store import DeltaStore
 

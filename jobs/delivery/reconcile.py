@@ -170,7 +170,7 @@ def _sent_events(store: DeltaStore, retailer_ids: list[str]) -> dict[tuple[str, 
     events = store.read_arrow(
         DELIVERY_EVENTS.name,
         columns=["retailer_id", "message_id", "event_type", "dispatch_id"],
-        partitions=[("retailer_id", "in", retailer_ids)],
+        partitions={"retailer_id": retailer_ids},
     )
     events = events.filter(pc.equal(events["event_type"], "sent"))
     return {(r["retailer_id"], r["message_id"]): r["dispatch_id"] or "" for r in events.to_pylist()}
@@ -191,7 +191,7 @@ def _in_doubt_rows(store: DeltaStore, ledger: pa.Table) -> pa.Table:
     if not doubtful.num_rows:
         return schema.empty_table()
     retailers = sorted(set(doubtful["retailer_id"].to_pylist()))
-    sends = store.read_arrow(MESSAGE_SENDS.name, partitions=[("retailer_id", "in", retailers)])
+    sends = store.read_arrow(MESSAGE_SENDS.name, partitions={"retailer_id": retailers})
     return sends.filter(pc.equal(sends["status"], IN_DOUBT)).select(schema.names).cast(schema)
 
 

@@ -44,7 +44,7 @@ def run_outcome(store: DeltaStore, conf: Conf, campaign_id: str, as_of: date) ->
     """The run launched for `campaign_id` on `as_of`, read from its retailer's partition."""
     campaign = conf.campaign(campaign_id)
     run_id = default_run_id(campaign.campaign_id, datetime.combine(as_of, time.min, UTC))
-    partition = [("retailer_id", "=", campaign.retailer_id)]
+    partition = {"retailer_id": [campaign.retailer_id]}
     events = _of_run(
         store.read_arrow(CAMPAIGN_EVENTS.name, columns=["run_id"], partitions=partition), run_id
     )

@@ -15,7 +15,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from jobs.config import Conf
 from jobs.delivery.plan import WorkUnit
@@ -23,7 +22,6 @@ from jobs.delivery.records import EventChunk, GroupKey, MessageEvent
 from jobs.providers import MAX_RECIPIENTS_PER_BATCH
 from jobs.templates import TemplateLibrary
 from jobs.templates.variables import configured_layers, customer_layer, merge_variables
-from jobs.warehouse.files import open_filesystem
 from jobs.warehouse.registry import CAMPAIGN_EVENTS, MESSAGE_SENDS
 from jobs.warehouse.statuses import FINAL_STATUSES, IN_DOUBT
 from jobs.warehouse.store import DeltaStore
@@ -66,7 +64,7 @@ class EventReader:
                 self.store.read_arrow(
                     MESSAGE_SENDS.name,
                     columns=["message_id", "status"],
-                    partitions=[("retailer_id", "=", retailer_id)],
+                    partitions={"retailer_id": [retailer_id]},
                     version=self.ledger_version,
                 )
                 if self.ledger_version is not None
@@ -78,10 +76,7 @@ class EventReader:
         return self._ledgers[retailer_id]
 
     def read(self, unit: WorkUnit) -> Iterator[EventChunk]:
-        filesystem, root = open_filesystem(
-            self.store.uri(CAMPAIGN_EVENTS.name), self.store.storage_options
-        )
-        table = pq.read_table(f"{root}/{unit.path}", columns=EVENT_COLUMNS, filesystem=filesystem)
+        table = self.store.read_file(CAMPAIGN_EVENTS.name, unit.path, columns=EVENT_COLUMNS)
         if unit.run_ids is not None:
             table = table.filter(pc.is_in(table["run_id"], pa.array(unit.run_ids)))
         recorded = self.ledger(unit.retailer_id)

@@ -259,7 +259,7 @@ def _rows(
 ) -> list[dict[str, Any]]:
     """One customer's rows of one retailer's partition: never another tenant's."""
     data = store.read_arrow(
-        table, columns=["customer_id", *columns], partitions=[("retailer_id", "=", retailer_id)]
+        table, columns=["customer_id", *columns], partitions={"retailer_id": [retailer_id]}
     )
     return data.filter(pc.equal(data["customer_id"], customer_id)).to_pylist()
 

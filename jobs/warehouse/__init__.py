@@ -1,7 +1,5 @@
-"""Delta Lake tables: delta-rs manages the log, Spark computes.
-
-Jobs use `Warehouse` (read, write, summary) and the table registry; the data
-source, file writer and log adapter underneath are implementation detail.
+"""Delta Lake tables: Spark jobs through delta-spark (`Warehouse`), Python jobs without
+Spark through delta-rs (`DeltaStore`), both on the shapes the registry declares once.
 """
 
 from jobs.warehouse.errors import (

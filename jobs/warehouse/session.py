@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from pyspark.sql import SparkSession
 
-from jobs.config.models import Profile
-from jobs.warehouse.datasource import DeltaRsDataSource
+from jobs.config.models import Profile, SparkSettings
+from jobs.warehouse.errors import WarehouseError
+from jobs.warehouse.jars import DELTA_VERSION, delta_jars
 
+# A local session listens on loopback only; by default Spark binds the address the
+# host name resolves to, which may face the network.
+_LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 _DELTA_SPARK_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -19,32 +24,90 @@ _DELTA_SPARK_CONF = {
 def build_spark(
     profile: Profile, *, app_name: str, extra_conf: dict[str, str] | None = None
 ) -> SparkSession:
-    """A session with UTC time, the profile's sizing, and the delta_rs data source.
+    """A session with UTC time, the profile's sizing, and Delta Lake (delta-spark).
 
-    Executors run the same interpreter as the driver, so the data source and
-    the project package import there too (on a cluster, ship the wheel).
+    The master a launcher was given (`spark-submit --master`, or `--master` in
+    PYSPARK_SUBMIT_ARGS) wins; the profile's master only applies when none was.
+    Executors run the same interpreter as the driver unless the launcher says
+    otherwise (on a cluster, ship the project as a zip: docs/operations.md).
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
-    if profile.spark.master:
-        builder = builder.master(profile.spark.master)
+    master = None if launcher_sets_master() else profile.spark.master
+    if master:
+        builder = builder.master(master)
+    for key, value in spark_settings(profile.spark, extra_conf, master=master).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    if master is None and profile.spark.delta_jars == "fetch":
+        _require_delta_on_classpath(spark)
+    return spark
+
+
+def _require_delta_on_classpath(spark: SparkSession) -> None:
+    """spark-submit starts the JVM before Python runs, so jars named afterwards never
+    reach the driver: say how to pass them instead of failing at the first read."""
+    conf = spark.sparkContext.getConf()
+    given = conf.get("spark.jars", "") + "," + conf.get("spark.jars.packages", "")
+    if "delta-spark" not in (given or ""):
+        spark.stop()
+        raise WarehouseError(
+            "this job was started by spark-submit without the Delta Lake jars; add "
+            "`--jars $(python -m jobs.warehouse.jars)` (or `--packages "
+            f"io.delta:delta-spark_4.1_2.13:{DELTA_VERSION}`), or set "
+            "`spark.delta_jars: provided` in the profile where the cluster has Delta"
+        )
+
+
+def spark_settings(
+    spark: SparkSettings, extra_conf: dict[str, str] | None, *, master: str | None
+) -> dict[str, str]:
+    """Every setting the session gets: ours, then the profile's `conf`, then the job's."""
     settings = {
+        **(_LOOPBACK if master and master.startswith("local") else {}),
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(profile.spark.shuffle_partitions),
-        "spark.driver.memory": profile.spark.driver_memory,
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        # Delta rebuilds a snapshot's state with a Spark job of this many partitions
+        # (50 by default): the profile's sizing fits it to the machine.
+        "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
+        "spark.driver.memory": spark.driver_memory,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.adaptive.enabled": "true",
         "spark.python.worker.reuse": "true",
-        **(_DELTA_SPARK_CONF if profile.delta_engine == "delta-spark" else {}),
-        **profile.spark.conf,
+        **_DELTA_SPARK_CONF,
+        # Delta's SQL parser drops named parameters (`:retailer`) under Spark 4.1's
+        # parameter-aware parsing (delta-io/delta#7640); binding them as constants
+        # after parsing, Spark's earlier way, keeps `spark.sql(query, args=...)` working.
+        "spark.sql.legacy.parameterSubstitution.constantsOnly": "true",
+        **spark.conf,
         **(extra_conf or {}),
     }
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    spark.dataSource.register(DeltaRsDataSource)
-    return spark
+    if spark.delta_jars == "fetch":
+        jars = [str(path) for path in delta_jars()]
+        # spark.jars ships them to executors; the driver's class path makes them visible
+        # to every thread of the driver, the JDBC server's sessions included.
+        settings["spark.jars"] = _joined(settings.get("spark.jars"), ",", jars)
+        settings["spark.driver.extraClassPath"] = _joined(
+            settings.get("spark.driver.extraClassPath"), ":", jars
+        )
+    return settings
+
+
+def _joined(existing: str | None, separator: str, added: list[str]) -> str:
+    return separator.join(filter(None, [existing, *added]))
+
+
+def launcher_sets_master() -> bool:
+    """True when spark-submit (or PYSPARK_SUBMIT_ARGS) already chose the master.
+
+    spark-submit starts the JVM before Python and hands it over through
+    PYSPARK_GATEWAY_PORT, with `--master` (or its own default) already applied.
+    """
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return True
+    submit_args = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
+    return any(arg == "--master" or arg.startswith("--master=") for arg in submit_args)

@@ -1,19 +1,21 @@
 """Spark-free access to warehouse tables, for jobs that run without a Spark session.
 
-The delivery job (Flink), its control commands (pause, resume) and its tasks
-read and commit Delta tables here with delta-rs and Arrow only. The same
-registry declares the shapes, so a table written here reads back in Spark
-exactly as if Spark had written it.
+The delivery job (Flink), its control commands (pause, resume), the ingestion and
+the template deployments read and commit Delta tables here with delta-rs and Arrow
+only. The same registry declares the shapes, and every table is created here with
+the protocol delta-spark also writes, so a table written here reads back in Spark
+exactly as if Spark had written it (docs/warehouse.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
@@ -22,17 +24,19 @@ from pyspark.sql.pandas.types import to_arrow_schema
 
 from jobs.config.models import Profile
 from jobs.warehouse.delta_log import (
-    already_committed,
     ensure_table,
+    open_filesystem,
     open_table,
     storage_options_from_env,
 )
 from jobs.warehouse.errors import SchemaMismatchError, TableNotFoundError, UnsupportedTableError
-from jobs.warehouse.files import open_filesystem
 from jobs.warehouse.registry import table_spec
 
-# Reader features whose meaning a plain Parquet scan would silently ignore.
+# Reader features the delta-rs reads (delivery, ingestion) must not meet.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+
+# Which partitions to read or replace: {partition column: the values wanted}.
+PartitionFilter = Mapping[str, Sequence[str | None]]
 
 
 @dataclass(frozen=True)
@@ -93,41 +97,39 @@ class DeltaStore:
         table = self.find(name)
         return None if table is None else table.transaction_version(app_id)
 
-    def committed_runs(self, name: str, runs: Sequence[RunTag]) -> set[RunTag]:
-        """The runs `name` already holds, from one read of its log."""
-        table = self.find(name)
-        if table is None:
-            return set()
-        return {run for run in runs if already_committed(table, run.app_id, run.version)}
+    def is_committed(self, table: DeltaTable, run: RunTag) -> bool:
+        """True when `run` (or a later version of its application) committed to `table`."""
+        committed = table.transaction_version(run.app_id)
+        return committed is not None and committed >= run.version
 
     def read_arrow(
         self,
         name: str,
         *,
         columns: list[str] | None = None,
-        partitions: list[tuple[str, str, Any]] | None = None,
+        partitions: PartitionFilter | None = None,
         version: int | None = None,
     ) -> pa.Table:
-        """A snapshot as Arrow (empty, with the declared schema, before the table exists).
-
-        The snapshot's files come from the log and are read with pyarrow itself:
-        delta-rs's own pyarrow dataset aborts the interpreter at exit with the
-        pyarrow release Flink pins.
-        """
+        """A snapshot as Arrow (empty, with the declared schema, before the table exists),
+        read by delta-rs with only the partitions and columns asked for."""
         schema = self.arrow_schema(name)
         wanted = columns or schema.names
         table = self.find(name, version=version)
         if table is None:
             return schema.empty_table().select(wanted)
         check_readable(table, name)
+        rows = table.to_pyarrow_table(filters=delta_rs_filters(partitions), columns=wanted)
+        return rows.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+
+    def read_file(self, name: str, path: str, *, columns: list[str]) -> pa.Table:
+        """One data file of the table, by the path its log names (the delivery's work unit).
+
+        Only data columns may be asked for: partition values live in the path.
+        """
         filesystem, root = open_filesystem(self.uri(name), self.storage_options)
-        partition_by = table_spec(name).partition_by
-        pieces = [
-            _read_file(filesystem, f"{root}/{path}", values, schema, wanted, partition_by)
-            for path, values in _snapshot_files(table, partition_by)
-            if _matches(values, partitions or [])
-        ]
-        return pa.concat_tables(pieces) if pieces else schema.empty_table().select(wanted)
+        schema = self.arrow_schema(name)
+        rows = pq.read_table(f"{root}/{unquote(path)}", columns=columns, filesystem=filesystem)
+        return rows.cast(pa.schema([schema.field(c) for c in columns]))
 
     def append(
         self,
@@ -228,11 +230,17 @@ class DeltaStore:
 
     def newest_metadata(self, name: str, key: str, *, look_back: int = 100) -> str | None:
         """`key` of the newest commit (of the last `look_back`) that carries it."""
-        table = self.find(name)
-        for commit in table.history(look_back) if table is not None else []:
+        for commit in self.commit_metadata(name, look_back=look_back):
             if key in commit:
-                return str(commit[key])
+                return commit[key]
         return None
+
+    def commit_metadata(self, name: str, *, look_back: int = 100) -> list[dict[str, str]]:
+        """What the last `look_back` commits recorded, newest first, whichever engine
+        wrote them: delta-rs keeps each key in commitInfo, delta-spark keeps them as one
+        JSON object in `userMetadata`."""
+        table = self.find(name)
+        return [_job_metadata(c) for c in (table.history(look_back) if table is not None else [])]
 
     def conform(self, name: str, rows: pa.Table) -> pa.Table:
         """Rows in the registry's column order and types, or an error naming the differences."""
@@ -258,39 +266,19 @@ def _commit_properties(
     )
 
 
-def _snapshot_files(
-    table: DeltaTable, partition_by: tuple[str, ...]
-) -> list[tuple[str, dict[str, str | None]]]:
-    actions = pa.table(table.get_add_actions(flatten=True))
-    paths = actions.column("path").to_pylist()
-    values = {key: actions.column(f"partition.{key}").to_pylist() for key in partition_by}
-    return [(path, {key: values[key][i] for key in partition_by}) for i, path in enumerate(paths)]
+def delta_rs_filters(partitions: PartitionFilter | None) -> list[tuple[str, str, Any]] | None:
+    """{column: values} as delta-rs's disjunctive normal form (one conjunction)."""
+    if not partitions:
+        return None
+    return [(column, "in", list(values)) for column, values in partitions.items()]
 
 
-def _matches(values: dict[str, str | None], filters: list[tuple[str, str, Any]]) -> bool:
-    for column, op, wanted in filters:
-        if op == "=" and values.get(column) != wanted:
-            return False
-        if op == "in" and values.get(column) not in wanted:
-            return False
-    return True
-
-
-def _read_file(
-    filesystem: pafs.FileSystem,
-    path: str,
-    values: dict[str, str | None],
-    schema: pa.Schema,
-    wanted: list[str],
-    partition_by: tuple[str, ...],
-) -> pa.Table:
-    data_columns = [c for c in wanted if c not in partition_by]
-    piece = pq.read_table(path, columns=data_columns, filesystem=filesystem)
-    for key in partition_by:
-        if key in wanted:
-            field = schema.field(key)
-            piece = piece.append_column(field, pa.array([values[key]] * piece.num_rows, field.type))
-    return piece.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+def _job_metadata(commit: dict[str, Any]) -> dict[str, str]:
+    metadata = {k: str(v) for k, v in commit.items() if isinstance(v, str)}
+    user = commit.get("userMetadata")
+    if isinstance(user, str) and user.startswith("{"):
+        metadata.update({k: str(v) for k, v in json.loads(user).items()})
+    return metadata
 
 
 def check_readable(table: DeltaTable, name: str) -> None:
@@ -298,6 +286,8 @@ def check_readable(table: DeltaTable, name: str) -> None:
     unsupported = features & _UNSUPPORTED_READER_FEATURES
     if unsupported:
         raise UnsupportedTableError(
-            f"table '{name}' uses Delta reader features {sorted(unsupported)} that a plain "
-            "Parquet scan cannot honour; read it with `delta_engine: delta-spark`."
+            f"table '{name}' uses Delta reader features {sorted(unsupported)}, which the "
+            "delta-rs reads of the delivery and the ingestion do not honour; rewrite it "
+            "without them (for deletion vectors: ALTER TABLE ... SET TBLPROPERTIES "
+            "('delta.enableDeletionVectors' = false), then REORG TABLE ... APPLY (PURGE))"
         )

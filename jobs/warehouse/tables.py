@@ -1,45 +1,38 @@
-"""The one way jobs read and write warehouse tables.
+"""The one way Spark jobs read and write warehouse tables: delta-spark.
 
-Delta tables live under the profile's warehouse URI, one folder a table.
-Reads take a snapshot's file list from the Delta log (delta-rs) and scan the
-Parquet natively in Spark; writes go through the `delta_rs` Spark data source.
-With `delta_engine: delta-spark` (clusters that have the jars) both go
-through Spark's native `format("delta")` instead.
+Delta tables live under the profile's warehouse URI, one folder a table. Spark
+reads and writes them with `format("delta")`; a repeated run writes nothing
+(Delta's own `txnAppId`/`txnVersion`), and an insert-only MERGE goes through
+`DeltaTable`. The log-only questions (does it exist, which version, how many
+rows per partition, which runs committed) are answered by delta-rs through the
+same `DeltaStore` the Flink delivery uses, without a Spark job.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from delta.tables import DeltaTable as SparkDeltaTable
 from deltalake import DeltaTable
+from py4j.protocol import Py4JError, Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from jobs.config.models import Profile
-from jobs.warehouse.datasource import FORMAT_NAME
-from jobs.warehouse.delta_log import (
-    WriteMode,
-    WriteRequest,
-    committed_transactions,
-    ensure_table,
-    require_declared_schema,
-    sweep_failed_write,
-)
-from jobs.warehouse.errors import (
-    PartitionViolationError,
-    SchemaMismatchError,
-    UnsupportedTableError,
-    WarehouseError,
-)
-from jobs.warehouse.files import hive_directory
+from jobs.warehouse.delta_log import WriteMode, require_declared_schema
+from jobs.warehouse.errors import PartitionViolationError, SchemaMismatchError, WarehouseError
 from jobs.warehouse.registry import TABLES, TableSpec, table_spec
-from jobs.warehouse.store import DeltaStore, RunTag, check_readable
+from jobs.warehouse.store import DeltaStore, PartitionFilter, RunTag
 
-_TASK_ERROR = re.compile(r"(SchemaMismatchError|PartitionViolationError): ([^\n]+)")
+# delta-spark's error classes for rows outside an overwrite's `replaceWhere` (checked
+# while planning, or as a constraint while the tasks write).
+_OUTSIDE_REPLACE_WHERE = {"DELTA_REPLACE_WHERE_MISMATCH", "DELTA_VIOLATE_CONSTRAINT_WITH_VALUES"}
+_NOT_NULL_VIOLATED = "DELTA_NOT_NULL_CONSTRAINT_VIOLATED"
 
 
 @dataclass(frozen=True)
@@ -69,16 +62,10 @@ class Warehouse:
     spark: SparkSession
     root_uri: str
     storage_options_env: dict[str, str] = field(default_factory=dict)
-    engine: str = "delta-rs"
 
     @classmethod
     def from_profile(cls, spark: SparkSession, profile: Profile) -> Warehouse:
-        return cls(
-            spark,
-            profile.warehouse_uri.rstrip("/"),
-            dict(profile.storage_options_env),
-            profile.delta_engine,
-        )
+        return cls(spark, profile.warehouse_uri.rstrip("/"), dict(profile.storage_options_env))
 
     @property
     def store(self) -> DeltaStore:
@@ -103,61 +90,38 @@ class Warehouse:
         return self.find(name) is not None
 
     def read(
-        self,
-        name: str,
-        *,
-        version: int | None = None,
-        partitions: dict[str, list[str]] | None = None,
+        self, name: str, *, version: int | None = None, partitions: PartitionFilter | None = None
     ) -> DataFrame:
         """The table's snapshot (current, or at `version`) as a DataFrame.
 
-        `partitions` ({column: values}) prunes files from the log before Spark
-        sees them: a job for ten retailers never lists the other 340.
+        `partitions` ({column: values}) becomes a filter on partition columns, which
+        Delta prunes from the log: a job for ten retailers never lists the other 340.
         """
-        if self.engine == "delta-spark":
-            reader = self.spark.read.format("delta")
-            if version is not None:
-                reader = reader.option("versionAsOf", version)
-            df = reader.load(self.uri(name))
-            for column, values in (partitions or {}).items():
-                df = df.filter(F.col(column).isin(values))
-            return df
-        return self._read_snapshot(self.delta_table(name, version=version), name, partitions)
+        return self._read(self.delta_table(name, version=version), name, version, partitions)
 
-    def read_or_empty(
-        self, name: str, *, partitions: dict[str, list[str]] | None = None
-    ) -> DataFrame:
+    def read_or_empty(self, name: str, *, partitions: PartitionFilter | None = None) -> DataFrame:
         """The table, or an empty DataFrame of its declared schema before it first exists."""
         table = self.find(name)
         if table is None:
             return self.spark.createDataFrame([], table_spec(name).schema)
-        if self.engine == "delta-spark":
-            return self.read(name, partitions=partitions)
-        return self._read_snapshot(table, name, partitions)
+        return self._read(table, name, None, partitions)
 
-    def _read_snapshot(
-        self, table: DeltaTable, name: str, partitions: dict[str, list[str]] | None
+    def _read(
+        self,
+        table: DeltaTable,
+        name: str,
+        version: int | None,
+        partitions: PartitionFilter | None,
     ) -> DataFrame:
+        spec = table_spec(name)
         require_declared_schema(table, self.store.arrow_schema(name), doing="reading")
-        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
-        check_readable(table, name)
-        actions = [
-            action
-            for action in pa.table(table.get_add_actions(flatten=True)).to_pylist()
-            if all(action.get(f"partition.{c}") in v for c, v in (partitions or {}).items())
-        ]
-        if not actions:
-            return self.spark.createDataFrame([], schema)
-        partition_by = table.metadata().partition_columns
-        _check_hive_layout(actions, partition_by, name)
-        root = table.table_uri.rstrip("/")
-        paths = [_spark_path(f"{root}/{action['path']}") for action in actions]
-        return (
-            self.spark.read.schema(schema)
-            .option("basePath", _spark_path(root))
-            .parquet(*paths)
-            .select(*schema.fieldNames())
-        )
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        df = reader.load(spark_path(self.uri(name)))
+        for column, values in (partitions or {}).items():
+            df = df.filter(F.col(column).isin(list(values)))
+        return df.select(*spec.column_names)
 
     def write(
         self,
@@ -165,81 +129,62 @@ class Warehouse:
         name: str,
         *,
         mode: WriteMode = "append",
-        partitions: dict[str, list[str | None]] | None = None,
-        run: RunTag | Sequence[RunTag] | None = None,
+        partitions: PartitionFilter | None = None,
+        run: RunTag | None = None,
         metadata: dict[str, str] | None = None,
     ) -> WriteResult:
-        """Write `df` to table `name` atomically; a repeated `run` writes nothing.
+        """Write `df` to table `name` in one commit; a repeated `run` writes nothing.
 
-        Several run tags may share one commit (one launch of many campaigns);
-        the write is skipped when all of them were committed before.
+        The table is created first with the registry's schema and partitioning (by
+        delta-rs, with the protocol both engines write), so Spark only ever appends
+        to or overwrites a table whose shape is declared.
         """
         spec = table_spec(name)
         conformed = conform_to_spec(df, spec)
-        uri = self.uri(name)
-        runs = [run] if isinstance(run, RunTag) else list(run or [])
-        if self.engine == "delta-spark":
-            return self._write_native(conformed, spec, mode, partitions, runs)
-        table = ensure_table(
-            uri, to_arrow_schema(spec.schema), spec.partition_by, self.storage_options
-        )
-        transactions = [(tag.app_id, tag.version) for tag in runs]
-        if transactions and committed_transactions(table, transactions) == len(transactions):
+        table = self.store.ensure(name)
+        if run is not None and self.store.is_committed(table, run):
             return WriteResult(name, table.version(), skipped=True)
-        request = WriteRequest(
-            table_uri=uri,
-            mode=mode,
-            partition_by=spec.partition_by,
-            partitions=partitions,
-            transactions=transactions,
-            storage_options_env=self.storage_options_env,
-            commit_metadata=dict(metadata or {}),
-        )
+        writer = conformed.write.format("delta").mode("append" if mode == "append" else "overwrite")
+        if mode == "overwrite_partitions":
+            writer = writer.option("replaceWhere", _replace_where(spec, partitions))
+        if run is not None:
+            writer = writer.option("txnAppId", run.app_id).option("txnVersion", run.version)
+        if metadata:
+            writer = writer.option("userMetadata", json.dumps(metadata, sort_keys=True))
         before = table.version()
         try:
-            conformed.write.format(FORMAT_NAME).mode("append").option(
-                "write_request", request.to_json()
-            ).save()
-        except Exception as error:
-            sweep_failed_write(request)
-            raise _typed_task_error(error) from error
-        after = self.delta_table(name).version()
-        return WriteResult(name, after, skipped=after == before)
+            writer.save(spark_path(self.uri(name)))
+        except (CapturedException, Py4JJavaError) as error:
+            typed = _typed_write_error(error, name, mode, partitions)
+            if typed is None:
+                raise
+            raise typed from error
+        table.update_incremental()
+        return WriteResult(name, table.version(), skipped=table.version() == before)
 
-    def _write_native(
-        self,
-        df: DataFrame,
-        spec: TableSpec,
-        mode: WriteMode,
-        partitions: dict[str, list[str | None]] | None,
-        runs: list[RunTag],
-    ) -> WriteResult:
-        writer = df.write.format("delta").partitionBy(*spec.partition_by)
-        writer = writer.mode("append" if mode == "append" else "overwrite")
-        if mode == "overwrite_partitions" and partitions:
-            writer = writer.option(
-                "replaceWhere",
-                " and ".join(
-                    f"{col} in ({', '.join(repr(v) for v in values)})"
-                    for col, values in partitions.items()
-                ),
-            )
-        if len(runs) > 1:
-            raise WarehouseError("delta-spark records one txn per write; write runs separately")
-        if runs:
-            writer = writer.option("txnAppId", runs[0].app_id)
-            writer = writer.option("txnVersion", runs[0].version)
-        writer.save(self.uri(spec.name))
-        version = self.delta_table(spec.name).version()
-        return WriteResult(spec.name, version, skipped=False)
+    def insert_new(self, df: DataFrame, name: str, *, keys: Sequence[str]) -> WriteResult:
+        """Insert the rows whose keys the table lacks, in one commit (insert-only MERGE).
+
+        Idempotent by content: writing the same rows again inserts nothing.
+        """
+        spec = table_spec(name)
+        conformed = conform_to_spec(df, spec)
+        table = self.store.ensure(name)
+        before = table.version()
+        on = " and ".join(f"target.{key} <=> source.{key}" for key in keys)
+        (
+            SparkDeltaTable.forPath(self.spark, spark_path(self.uri(name)))
+            .alias("target")
+            .merge(conformed.alias("source"), on)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        table.update_incremental()
+        return WriteResult(name, table.version(), skipped=table.version() == before)
 
     def last_run_version(self, name: str, app_id: str) -> int | None:
         """The last run version `app_id` committed to `name`, if any."""
         return self.store.last_run_version(name, app_id)
-
-    def committed_runs(self, name: str, runs: Sequence[RunTag]) -> set[RunTag]:
-        """The runs `name` already holds, from one read of its log."""
-        return self.store.committed_runs(name, runs)
 
     def rows_by_partition(self, name: str) -> dict[tuple[str | None, ...], int]:
         """Row counts per partition, from the log's file statistics (no scan)."""
@@ -299,36 +244,67 @@ def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select(*spec.column_names)
 
 
-def _typed_task_error(error: Exception) -> Exception:
-    """A warehouse error raised inside a Spark task, re-raised as itself for the caller.
+def delta_errors(error: Exception) -> dict[str, dict[str, str]]:
+    """The error classes (with their message parameters) of the JVM exception behind
+    `error` and of its causes.
 
-    Spark normally surfaces it as a PythonException; once PyFlink has run in the
-    same process its py4j hook surfaces the same text as a Py4JJavaError, so the
-    text is what is matched.
+    A failure inside a task reaches the driver wrapped in a job failure, so the
+    class that says what happened is one of the causes. PySpark hands JVM errors
+    over as a CapturedException or, for some, a plain Py4JJavaError (always so once
+    PyFlink's py4j hook is installed in the process). Both keep the Java exception.
     """
-    found = _TASK_ERROR.search(str(error))
-    if not found:
-        return error
-    kind = {cls.__name__: cls for cls in (SchemaMismatchError, PartitionViolationError)}
-    return kind[found.group(1)](f"{found.group(2).strip()} (in a Spark task)")
+    java = getattr(error, "_origin", None) or getattr(error, "java_exception", None)
+    found: dict[str, dict[str, str]] = {}
+    for _depth in range(20):
+        if java is None:
+            break
+        with contextlib.suppress(Py4JError):  # not a SparkThrowable
+            error_class = java.getErrorClass()
+            if error_class:
+                found[str(error_class)] = dict(java.getMessageParameters())
+        java = java.getCause()
+    return found
 
 
-def _check_hive_layout(
-    actions: list[dict[str, object]], partition_by: list[str], name: str
-) -> None:
-    """Spark recovers partition values from `col=value` folders; make sure they are there."""
-    if not partition_by:
-        return
-    for action in actions:
-        values = {col: action[f"partition.{col}"] for col in partition_by}
-        expected = hive_directory({k: None if v is None else str(v) for k, v in values.items()})
-        if not str(action["path"]).startswith(expected + "/"):
-            raise UnsupportedTableError(
-                f"table '{name}': file {action['path']} is not laid out as {expected}/..., so "
-                "its partition values cannot be recovered; read it with delta-spark."
-            )
+def _typed_write_error(
+    error: Exception, name: str, mode: WriteMode, partitions: PartitionFilter | None
+) -> WarehouseError | None:
+    """The warehouse error a failed Delta write stands for, when it is one we name."""
+    errors = delta_errors(error)
+    if mode == "overwrite_partitions" and set(errors) & _OUTSIDE_REPLACE_WHERE:
+        return PartitionViolationError(
+            f"cannot overwrite partitions {dict(partitions or {})} of table '{name}': some "
+            "rows lie outside the partitions being overwritten; filter the rows to those "
+            "partitions first"
+        )
+    if _NOT_NULL_VIOLATED in errors:
+        column = errors[_NOT_NULL_VIOLATED].get("columnName", "?")
+        return SchemaMismatchError(
+            f"cannot write to table '{name}': a row has no value for '{column}', which is "
+            "declared NOT NULL in jobs/warehouse/registry.py; drop or fix those rows first"
+        )
+    return None
 
 
-def _spark_path(uri: str) -> str:
+def _replace_where(spec: TableSpec, partitions: PartitionFilter | None) -> str:
+    """The `replaceWhere` predicate of a partition overwrite, over partition columns only."""
+    if not partitions:
+        raise WarehouseError("mode 'overwrite_partitions' needs partitions={column: [values]}")
+    outside = sorted(set(partitions) - set(spec.partition_by))
+    if outside:
+        raise WarehouseError(
+            f"table '{spec.name}' is partitioned by {list(spec.partition_by)}, not {outside}"
+        )
+    return " and ".join(
+        f"{column} in ({', '.join(_sql_string(v) for v in values)})"
+        for column, values in partitions.items()
+    )
+
+
+def _sql_string(value: str | None) -> str:
+    return "null" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def spark_path(uri: str) -> str:
     """Spark's Hadoop file systems call S3 `s3a`."""
     return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri

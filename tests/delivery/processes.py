@@ -7,9 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,24 +15,12 @@ from typing import Any
 
 import requests
 
+from jobs.dev.clusters import free_port, wait_for
 from tests.conftest import REPO_ROOT
 
+__all__ = ["free_port", "wait_for"]
+
 CAMPAIGNS = str(REPO_ROOT / ".venv" / "bin" / "campaigns")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Any, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def conf_on_port(

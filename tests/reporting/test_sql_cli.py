@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from jobs.dev.clusters import free_port
 from tests.conftest import REPO_ROOT
 
 VENV_BIN = Path(sys.executable).parent
@@ -63,12 +63,6 @@ def test_a_report_file_runs_from_the_command_line(tmp_path: Path) -> None:
         or "fresh-mart" in done.stdout
     )
     assert "campaigns" in done.stdout and "(1 rows)" in done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_beeline_queries_the_reports_over_jdbc(tmp_path: Path) -> None:

@@ -11,11 +11,19 @@ again sends nothing twice and writes nothing new.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from jobs.audience.launches import launch_campaigns, plan_launches
 from jobs.commands.common import emit, spark_job
-from jobs.dev.commands.seed import add_arguments, seed
+from jobs.config import Conf, load_conf
+from jobs.dev.clusters import FlinkSession, SparkCluster, flink_session, spark_standalone
+from jobs.dev.commands.seed import add_arguments as add_seed_arguments
+from jobs.dev.commands.seed import seed
 from jobs.dev.demo import demo_delivery
 from jobs.dev.synthetic.outcomes import write_outcome_orders
 from jobs.reporting.attribution_run import recompute_attribution
@@ -27,12 +35,38 @@ from jobs.warehouse.summary import format_summary
 from jobs.warming.schedule import start_plan
 from jobs.warming.update import update_warming
 
-__all__ = ["add_arguments", "run"]
+# Where `--on-clusters` keeps the clusters' logs and work folders, under the project
+# root (git-ignored).
+CLUSTERS_DIR = Path("var") / "clusters"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_seed_arguments(parser)
+    parser.add_argument(
+        "--on-clusters",
+        action="store_true",
+        help="run the Spark jobs on a standalone cluster and the delivery on a Flink session "
+        "cluster, both started on loopback for the demo and stopped after it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    conf = load_conf(args.conf, profile=args.profile)
+    if not args.on_clusters:
+        return run_demo(args, conf)
+    with spark_standalone(CLUSTERS_DIR) as spark, flink_session(CLUSTERS_DIR, conf.root) as flink:
+        emit(
+            f"Spark standalone cluster at {spark.master_url}, Flink session at {flink.rest_address}"
+        )
+        with _spark_master(spark.master_url):
+            run_demo(args, _on_flink_session(conf, flink))
+        emit(where_it_ran(spark, flink))
+    return 0
+
+
+def run_demo(args: argparse.Namespace, conf: Conf) -> int:
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
-    with spark_job(args, app_name="campaigns-demo") as job:
+    with spark_job(args, app_name="campaigns-demo", conf=conf) as job:
         seed(job, args)
         launches = plan_launches(job.conf, sorted(job.conf.campaigns), as_of)
         emit("\n".join(launch_campaigns(job.conf, job.warehouse, launches, as_of=as_of).lines()))
@@ -46,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     window = conf.platform.reporting.conversion_window_days
     new_orders = write_outcome_orders(store, window_days=window)
     emit(f"orders placed after the campaigns (synthetic customers): {new_orders:,} new")
-    with spark_job(args, app_name="campaigns-demo-results") as job:
+    with spark_job(args, app_name="campaigns-demo-results", conf=conf) as job:
         windows = job.conf.platform.reporting.attribution
         emit(recompute_attribution(job.warehouse, windows, sorted(job.conf.retailers)))
         register_catalog(job.spark, job.warehouse, job.conf, default_sql_dir(job.conf))
@@ -56,3 +90,37 @@ def run(args: argparse.Namespace) -> int:
         tomorrow = today + timedelta(days=1)
         emit("\n".join(update_warming(job.spark, store, job.conf, tomorrow).lines()))
     return 0
+
+
+@contextmanager
+def _spark_master(master_url: str) -> Iterator[None]:
+    """Every Spark session started meanwhile goes to `master_url`, as with spark-submit."""
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--master {master_url} pyspark-shell"
+    try:
+        yield
+    finally:
+        del os.environ["PYSPARK_SUBMIT_ARGS"]
+
+
+def _on_flink_session(conf: Conf, flink: FlinkSession) -> Conf:
+    """The same configuration, with the delivery submitted to the session cluster."""
+    settings = {**conf.profile.flink.conf, **flink.remote_settings()}
+    flink_settings = conf.profile.flink.model_copy(update={"conf": settings})
+    return dataclasses.replace(
+        conf, profile=conf.profile.model_copy(update={"flink": flink_settings})
+    )
+
+
+def where_it_ran(spark: SparkCluster, flink: FlinkSession) -> str:
+    """Each application and job as the clusters themselves recorded it."""
+    lines = [f"on the Spark master {spark.master_url}:"]
+    lines += [
+        f"  {app['name']:<24} {app['id']}  {app['state'].lower()}, {app['cores']} cores"
+        for app in spark.completed_apps()
+    ]
+    lines.append(f"on the Flink session cluster {flink.rest_address}:")
+    lines += [
+        f"  {job['name']:<24} {job['jid']}  {job['state'].lower()}, {job['tasks']['total']} tasks"
+        for job in flink.get("/jobs/overview")["jobs"]
+    ]
+    return "\n".join(lines)

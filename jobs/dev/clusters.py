@@ -1,0 +1,221 @@
+"""A Spark standalone cluster and a Flink session cluster on loopback, from the pyspark
+and apache-flink packages, for the cluster tests and `campaigns demo --on-clusters`.
+
+Every process is started in the foreground in its own process group, on free ports,
+and stopped by its id when the context ends, even if what ran inside failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyflink
+import pyspark
+import requests
+
+from jobs.config.loader import default_conf_dir
+
+SPARK_HOME = Path(pyspark.__file__).parent
+FLINK_HOME = Path(pyflink.__file__).parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not met within {timeout} s")
+
+
+def spark_env() -> dict[str, str]:
+    """Spark's scripts find their installation through SPARK_HOME: the pyspark package."""
+    return {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+
+
+@dataclass(frozen=True)
+class SparkCluster:
+    master_url: str
+    ui_url: str
+    work_dir: Path
+
+    def state(self) -> dict[str, Any]:
+        """The master's own account of its workers and applications (its JSON page)."""
+        state: dict[str, Any] = requests.get(f"{self.ui_url}/json/", timeout=5).json()
+        return state
+
+    def completed_apps(self) -> list[dict[str, Any]]:
+        return list(self.state()["completedapps"])
+
+
+@contextmanager
+def spark_standalone(folder: Path, *, workers: int = 1) -> Iterator[SparkCluster]:
+    """A master and `workers` workers (2 cores, 3 GiB each) on 127.0.0.1."""
+    work_dir = folder / "spark-work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **spark_env(),
+        "SPARK_LOG_DIR": str(folder / "spark-logs"),
+        "SPARK_WORKER_DIR": str(work_dir),
+    }
+    port, ui_port = free_port(), free_port()
+    cluster = SparkCluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", work_dir)
+    spark_class = str(BIN / "spark-class")
+    with ExitStack() as stack:
+        stack.enter_context(
+            _foreground(
+                [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                 "--port", str(port), "--webui-port", str(ui_port)],
+                env, folder / "spark-master.log",
+            )
+        )  # fmt: skip
+        wait_for(lambda: _answers(cluster.state), timeout=90, what="the Spark master answering")
+        for index in range(workers):
+            stack.enter_context(
+                _foreground(
+                    [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.master_url,
+                     "--host", "127.0.0.1", "--port", str(free_port()),
+                     "--webui-port", str(free_port()), "--cores", "2", "--memory", "3g",
+                     "--work-dir", str(work_dir)],
+                    env, folder / f"spark-worker-{index}.log",
+                )
+            )  # fmt: skip
+        wait_for(
+            lambda: cluster.state()["aliveworkers"] == workers,
+            timeout=90,
+            what="the Spark workers registering",
+        )
+        yield cluster
+
+
+@dataclass(frozen=True)
+class FlinkSession:
+    host: str
+    port: int
+    conf_dir: Path
+    log_dir: Path
+    lib_dir: Path
+
+    @property
+    def rest_address(self) -> str:
+        """host:port, what `flink run -m` takes."""
+        return f"{self.host}:{self.port}"
+
+    def get(self, path: str) -> Any:
+        return requests.get(f"http://{self.rest_address}{path}", timeout=5).json()
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "FLINK_HOME": str(FLINK_HOME),
+            "FLINK_CONF_DIR": str(self.conf_dir),
+            "FLINK_LOG_DIR": str(self.log_dir),
+            "FLINK_LIB_DIR": str(self.lib_dir),
+        }
+
+    def remote_settings(self) -> dict[str, str]:
+        """What a PyFlink job started in a Python process sets to run on this cluster."""
+        return {
+            "execution.target": "remote",
+            "rest.address": self.host,
+            "rest.port": str(self.port),
+        }
+
+
+@contextmanager
+def flink_session(folder: Path, conf_dir: Path | None = None) -> Iterator[FlinkSession]:
+    """A JobManager and one TaskManager configured by the project's conf/flink/config.yaml."""
+    flink_conf = folder / "flink-conf"
+    flink_conf.mkdir(parents=True, exist_ok=True)
+    shutil.copy((conf_dir or default_conf_dir()) / "flink" / "config.yaml", flink_conf)
+    for logging_file in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+        shutil.copy(FLINK_HOME / "conf" / logging_file, flink_conf / logging_file)
+    rest_port = free_port()
+    settings = {
+        "rest.port": rest_port,
+        "jobmanager.rpc.port": free_port(),
+        "blob.server.port": free_port(),
+        "taskmanager.rpc.port": free_port(),
+        "taskmanager.data.port": free_port(),
+    }
+    ports = [part for key, value in settings.items() for part in ("-D", f"{key}={value}")]
+    session = FlinkSession(
+        "127.0.0.1", rest_port, flink_conf, folder / "flink-logs", _python_lib(folder)
+    )
+    with ExitStack() as stack:
+        for script in ("jobmanager.sh", "taskmanager.sh"):
+            stack.enter_context(
+                _foreground(
+                    ["bash", str(FLINK_HOME / "bin" / script), "start-foreground", *ports],
+                    session.env(), folder / f"flink-{script.removesuffix('.sh')}.log",
+                )
+            )  # fmt: skip
+        wait_for(lambda: _task_managers(session) == 1, timeout=120, what="the Flink TaskManager")
+        yield session
+
+
+def _python_lib(folder: Path) -> Path:
+    """The distribution's lib/ plus flink-python from opt/, as a PyFlink cluster is set
+    up (the package's own folders are left untouched)."""
+    lib = folder / "flink-lib"
+    shutil.rmtree(lib, ignore_errors=True)
+    lib.mkdir(parents=True)
+    for jar in [*(FLINK_HOME / "lib").glob("*.jar"), *(FLINK_HOME / "opt").glob("flink-python-*")]:
+        (lib / jar.name).symlink_to(jar)
+    return lib
+
+
+def _answers(probe: Callable[[], Any]) -> bool:
+    try:
+        probe()
+    except requests.ConnectionError:
+        return False
+    return True
+
+
+def _task_managers(session: FlinkSession) -> int:
+    try:
+        return len(session.get("/taskmanagers")["taskmanagers"])
+    except (requests.ConnectionError, KeyError, ValueError):
+        return 0
+
+
+@contextmanager
+def _foreground(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
