@@ -13,10 +13,15 @@ LIQUIDJS := tests/liquidjs/node_modules/liquidjs/package.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint env check-java browser clean-env airflow-env
+.PHONY: demo demo-cluster test lint env check-java browser clean-env airflow-env
 
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
+
+# The same demo with the Spark jobs on a standalone cluster and the delivery on a Flink
+# session cluster, both started on loopback and stopped after it (docs/cluster.md).
+demo-cluster: $(STAMP)
+	$(VENV)/bin/campaigns demo --on-clusters
 
 test: lint browser $(LIQUIDJS) $(AIRFLOW_STAMP)
 	$(VENV)/bin/pytest

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
@@ -118,7 +119,11 @@ class DeltaStore:
         if table is None:
             return schema.empty_table().select(wanted)
         check_readable(table, name)
-        rows = table.to_pyarrow_table(filters=delta_rs_filters(partitions), columns=wanted)
+        rows = table.to_pyarrow_table(
+            filters=delta_rs_filters(partitions),
+            columns=wanted,
+            filesystem=self._table_filesystem(name),
+        )
         return rows.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
 
     def read_file(self, name: str, path: str, *, columns: list[str]) -> pa.Table:
@@ -126,10 +131,22 @@ class DeltaStore:
 
         Only data columns may be asked for: partition values live in the path.
         """
-        filesystem, root = open_filesystem(self.uri(name), self.storage_options)
         schema = self.arrow_schema(name)
-        rows = pq.read_table(f"{root}/{unquote(path)}", columns=columns, filesystem=filesystem)
+        rows = pq.read_table(
+            unquote(path), columns=columns, filesystem=self._table_filesystem(name)
+        )
         return rows.cast(pa.schema([schema.field(c) for c in columns]))
+
+    def _table_filesystem(self, name: str) -> pafs.FileSystem:
+        """pyarrow's own filesystem, rooted at the table's folder.
+
+        delta-rs reads through a Python-implemented filesystem by default, whose
+        threads outlive the interpreter: about one process in two that read a
+        partition that way aborted at exit ("terminate called without an active
+        exception", delta-io/delta-rs#2184, pola-rs/polars#24169), after its work.
+        """
+        filesystem, root = open_filesystem(self.uri(name), self.storage_options)
+        return pafs.SubTreeFileSystem(root, filesystem)
 
     def append(
         self,
