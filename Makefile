@@ -18,8 +18,9 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
 
-# The same demo with the Spark jobs on a standalone cluster and the delivery on a Flink
-# session cluster, both started on loopback and stopped after it (docs/cluster.md).
+# The same demo with the Spark jobs on a standalone cluster, the delivery on a Flink
+# session cluster and the warehouse in an S3-compatible store, all started on loopback
+# and stopped after it (docs/cluster.md).
 demo-cluster: $(STAMP)
 	$(VENV)/bin/campaigns demo --on-clusters
 
@@ -72,10 +73,11 @@ $(LIQUIDJS): tests/liquidjs/package.json tests/liquidjs/package-lock.json
 	python3.11 -m venv .uv
 	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-# The Delta jars Spark loads are fetched once into the user's cache (jobs/warehouse/jars.py).
+# The jars Spark loads (Delta, and S3A for a warehouse in a bucket: 21 MB in all) are
+# fetched once into the user's cache (jobs/warehouse/jars.py).
 $(STAMP): pyproject.toml uv.lock | check-java .uv/bin/uv
 	.uv/bin/uv sync --frozen --python python3.11
-	$(VENV)/bin/python -m jobs.warehouse.jars >/dev/null
+	$(VENV)/bin/python -m jobs.warehouse.jars --object-store >/dev/null
 	@touch $(STAMP)
 
 $(AIRFLOW_STAMP): pipelines/pyproject.toml pipelines/uv.lock | .uv/bin/uv

@@ -267,9 +267,10 @@ class SparkSettings(StrictModel):
     master: str | None = "local[2]"
     shuffle_partitions: int = Field(default=4, ge=1)
     driver_memory: str = "4g"
-    # `fetch`: the project fetches the Delta jars once and hands them to Spark
-    # (jobs/warehouse/jars.py); `provided`: the platform has them (Databricks, an image).
-    delta_jars: Literal["fetch", "provided"] = "fetch"
+    # `fetch`: the project fetches the Delta jars (and S3A's, for a warehouse on object
+    # storage) once and hands them to Spark (jobs/warehouse/jars.py); `provided`: the
+    # platform has them (Databricks, an image).
+    warehouse_jars: Literal["fetch", "provided"] = "fetch"
     conf: dict[str, str] = Field(default_factory=dict)
 
 

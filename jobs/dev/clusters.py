@@ -1,5 +1,6 @@
-"""A Spark standalone cluster and a Flink session cluster on loopback, from the pyspark
-and apache-flink packages, for the cluster tests and `campaigns demo --on-clusters`.
+"""A Spark standalone cluster, a Flink session cluster and an S3-compatible object store
+on loopback, from the pyspark, apache-flink and moto packages, for the cluster tests and
+`campaigns demo --on-clusters`.
 
 Every process is started in the foreground in its own process group, on free ports,
 and stopped by its id when the context ends, even if what ran inside failed.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
 import pyflink
 import pyspark
 import requests
@@ -109,6 +111,71 @@ def spark_standalone(folder: Path, *, workers: int = 1) -> Iterator[SparkCluster
             what="the Spark workers registering",
         )
         yield cluster
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible server (moto's) with one bucket, and test credentials."""
+
+    endpoint: str
+    bucket: str
+    access_key: str = "campaigns-dev"
+    secret_key: str = "campaigns-dev-secret"
+    region: str = "us-east-1"
+
+    def env(self, warehouse: str = "warehouse") -> dict[str, str]:
+        """The variables the profiles' `storage_options_env` read, and a warehouse in
+        the bucket ($CAMPAIGNS_WAREHOUSE_URI)."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "CAMPAIGNS_S3_ENDPOINT": self.endpoint,
+            "CAMPAIGNS_S3_CONDITIONAL_PUT": "etag",
+            "CAMPAIGNS_WAREHOUSE_URI": f"s3://{self.bucket}/{warehouse}",
+        }
+
+    def storage_options(self) -> dict[str, str]:
+        """delta-rs's options for the bucket, as the profiles resolve them from env()."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+    def filesystem(self) -> pafs.S3FileSystem:
+        return pafs.S3FileSystem(
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            endpoint_override=self.endpoint,
+            allow_bucket_creation=True,
+        )
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every object under `prefix` in the bucket."""
+        selector = pafs.FileSelector(f"{self.bucket}/{prefix}", recursive=True)
+        return [info.path for info in self.filesystem().get_file_info(selector)]
+
+
+@contextmanager
+def object_store(folder: Path, *, bucket: str = "campaigns") -> Iterator[ObjectStore]:
+    """moto's S3 server on 127.0.0.1 with `bucket` created. It honours the conditional
+    puts (`If-None-Match: *`) every delta-rs commit is, so two writers racing for one
+    table version get one success and one retry, as on S3 itself."""
+    store = ObjectStore(f"http://127.0.0.1:{free_port()}", bucket)
+    port = store.endpoint.rsplit(":", 1)[1]
+    with _foreground(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", port],
+        dict(os.environ),
+        folder / "object-store.log",
+    ):
+        wait_for(lambda: _answers(lambda: requests.get(store.endpoint, timeout=2)), timeout=60,
+                 what="the object store answering")  # fmt: skip
+        store.filesystem().create_dir(bucket)
+        yield store
 
 
 @dataclass(frozen=True)

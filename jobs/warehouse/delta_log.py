@@ -25,9 +25,14 @@ def storage_options_from_env(option_env: dict[str, str]) -> dict[str, str]:
     """Resolve delta-rs storage options from the environment variables that hold them.
 
     Configuration names variables, never secrets; an unset variable is left out
-    so delta-rs falls back to its own credential chain.
+    so delta-rs falls back to its own credential chain. An `http://` endpoint (a store
+    on the same host, a test server) is one the operator chose: delta-rs is allowed
+    to use it.
     """
-    return {option: os.environ[env] for option, env in option_env.items() if env in os.environ}
+    options = {option: os.environ[env] for option, env in option_env.items() if env in os.environ}
+    if options.get("AWS_ENDPOINT_URL", "").startswith("http://"):
+        options.setdefault("AWS_ALLOW_HTTP", "true")
+    return options
 
 
 def open_table(

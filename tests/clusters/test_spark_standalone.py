@@ -1,6 +1,8 @@
 """The Spark jobs on a real standalone cluster (master and worker on loopback), submitted
 as an operator submits them: `spark-submit --master spark://...` with the packaged
-project as `--py-files` and executors whose Python does not have the checkout."""
+project as `--py-files` and executors whose Python does not have the checkout, the
+warehouse in an S3-compatible bucket (moto's server on loopback) that the executors
+write through S3A."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from jobs.dev.clusters import SparkCluster, spark_env, spark_standalone
+from jobs.dev.clusters import ObjectStore, SparkCluster, object_store, spark_env, spark_standalone
 from jobs.dev.package import write_package_zip
-from jobs.warehouse.jars import delta_jars
+from jobs.warehouse.jars import warehouse_jars
 from tests.clusters.executors import interpreter_without_the_project
 from tests.conftest import REPO_ROOT
 
@@ -24,11 +26,9 @@ pytestmark = pytest.mark.slow
 JOBS = ["campaigns-check-executors", "campaigns-launch", "campaigns-attribution"]
 
 
-def env(tmp_path: Path) -> dict[str, str]:
-    return {**spark_env(), "CAMPAIGNS_WAREHOUSE_URI": str(tmp_path / "warehouse")}
-
-
-def submit(cluster: SparkCluster, tmp_path: Path, shipped: tuple[Path, Path], *args: str) -> str:
+def submit(
+    cluster: SparkCluster, bucket: ObjectStore, shipped: tuple[Path, Path], *args: str
+) -> str:
     """`spark-submit jobs/cli.py ARGS` to the cluster, shipping the package zip to
     executors running `python`. The local profile names `local[2]` as its master, so
     the app only reaches the cluster if --master wins."""
@@ -36,33 +36,39 @@ def submit(cluster: SparkCluster, tmp_path: Path, shipped: tuple[Path, Path], *a
     done = subprocess.run(
         [str(VENV_BIN / "spark-submit"), "--master", cluster.master_url,
          "--py-files", str(package), "--conf", f"spark.pyspark.python={python}",
-         "--jars", ",".join(str(jar) for jar in delta_jars()),
+         "--jars", ",".join(str(jar) for jar in warehouse_jars(object_store=True)),
          "--conf", f"spark.pyspark.driver.python={VENV_BIN / 'python'}",
          "--executor-memory", "1g",
          str(REPO_ROOT / "jobs" / "cli.py"), *args],
-        env={**spark_env(), "CAMPAIGNS_WAREHOUSE_URI": str(tmp_path / "warehouse")},
+        env={**spark_env(), **bucket.env()},
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}\n{done.stderr[-3000:]}"
     return done.stdout
 
 
-def test_launch_and_attribution_run_on_the_cluster(tmp_path: Path) -> None:
+def test_launch_and_attribution_run_on_the_cluster_into_a_bucket(tmp_path: Path) -> None:
     package = write_package_zip(REPO_ROOT, tmp_path / "dist")
     shipped = (package, interpreter_without_the_project(tmp_path))
-    with spark_standalone(tmp_path) as cluster:
-        checked = submit(cluster, tmp_path, shipped, "check-executors")
+    with object_store(tmp_path) as bucket, spark_standalone(tmp_path) as cluster:
+        checked = submit(cluster, bucket, shipped, "check-executors")
         # the synthetic warehouse is a development tool, outside the production package
         subprocess.run(
             [str(VENV_BIN / "campaigns"), "seed", "--customers", "1500", "--orders", "6000"],
-            env=env(tmp_path), cwd=REPO_ROOT, capture_output=True, timeout=300, check=True,
+            env={**spark_env(), **bucket.env()}, cwd=REPO_ROOT, capture_output=True,
+            timeout=300, check=True,
         )  # fmt: skip
         submit(
-            cluster, tmp_path, shipped, "launch", "--all", "--as-of", "2026-11-01",
+            cluster, bucket, shipped, "launch", "--all", "--as-of", "2026-11-01",
             "--skip-quality",
         )  # fmt: skip
-        attributed = submit(cluster, tmp_path, shipped, "attribute")
+        attributed = submit(cluster, bucket, shipped, "attribute")
         apps = cluster.completed_apps()
+        events = DeltaTable(
+            "s3://campaigns/warehouse/campaign_events", storage_options=bucket.storage_options()
+        )
+        event_keys = bucket.keys("warehouse/campaign_events")
+        attributed_keys = bucket.keys("warehouse/attributed_orders/_delta_log")
 
     # every job registered on the master and ran on its executors, not in local mode
     assert sorted(app["name"] for app in apps) == sorted(JOBS)
@@ -72,10 +78,13 @@ def test_launch_and_attribution_run_on_the_cluster(tmp_path: Path) -> None:
     # the executors imported the project from the shipped zip, not from the checkout
     assert f"jobs from ./{package.name}/jobs/__init__.py" in checked
     assert "ok;" in checked
-    # what the executors wrote is a Delta table both engines read
-    events = DeltaTable(str(tmp_path / "warehouse" / "campaign_events"))
+    # what the executors wrote into the bucket is a Delta table both engines read
     assert events.version() == 1
-    assert sum(events.get_add_actions(flatten=True).column("num_records").to_pylist()) > 0
+    added = events.get_add_actions(flatten=True)
+    assert sum(added.column("num_records").to_pylist()) > 0
+    assert {
+        f"campaigns/warehouse/campaign_events/{path}" for path in added.column("path").to_pylist()
+    } <= set(event_keys)
     # nothing was delivered, so nothing is attributed, but the job read every table
     assert "attribution for 3 retailers: 0 orders attributed" in attributed
-    assert DeltaTable(str(tmp_path / "warehouse" / "attributed_orders")).version() >= 0
+    assert any(key.endswith(".json") for key in attributed_keys)

@@ -8,6 +8,7 @@ import pytest
 from jobs.config.models import FlinkSettings, Profile, SparkSettings
 from jobs.delivery.flink import job_settings
 from jobs.warehouse.session import launcher_sets_master, spark_settings
+from jobs.warehouse.store import DeltaStore
 
 
 @pytest.mark.parametrize(
@@ -30,15 +31,51 @@ def test_a_master_given_to_the_launcher_wins_over_the_profile(
     assert launcher_sets_master() is expected
 
 
-def test_local_sessions_listen_on_loopback_and_get_the_delta_jars() -> None:
-    settings = spark_settings(SparkSettings(), None, master="local[2]")
+def test_local_sessions_listen_on_loopback_and_get_the_warehouse_jars() -> None:
+    local = Profile(name="local", warehouse_uri="/tmp/w")
+    settings = spark_settings(local, None, master="local[2]")
     assert settings["spark.driver.bindAddress"] == "127.0.0.1"
     assert "delta-spark_4.1_2.13-4.4.0.jar" in settings["spark.jars"]
+    assert "hadoop-aws" not in settings["spark.jars"]
     assert settings["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert not any(key.startswith("spark.hadoop.fs.s3a") for key in settings)
 
-    on_a_cluster = spark_settings(SparkSettings(delta_jars="provided"), None, master=None)
+    provided = local.model_copy(update={"spark": SparkSettings(warehouse_jars="provided")})
+    on_a_cluster = spark_settings(provided, None, master=None)
     assert "spark.driver.bindAddress" not in on_a_cluster
     assert "spark.jars" not in on_a_cluster
+
+
+def test_a_warehouse_in_a_bucket_gives_spark_s3a_with_delta_rs_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_S3_KEY", "key-id")
+    monkeypatch.setenv("TEST_S3_SECRET", "not-in-the-repository")
+    monkeypatch.setenv("TEST_S3_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("TEST_S3_REGION", raising=False)
+    profile = Profile(
+        name="objects",
+        warehouse_uri="s3://bucket/warehouse",
+        storage_options_env={
+            "AWS_ACCESS_KEY_ID": "TEST_S3_KEY",
+            "AWS_SECRET_ACCESS_KEY": "TEST_S3_SECRET",
+            "AWS_ENDPOINT_URL": "TEST_S3_ENDPOINT",
+            "AWS_REGION": "TEST_S3_REGION",
+        },
+    )
+    settings = spark_settings(profile, None, master="local[2]")
+    assert "hadoop-aws-3.4.2.jar" in settings["spark.jars"]
+    assert "s3-2.29.52.jar" in settings["spark.driver.extraClassPath"]
+    s3a = {k.removeprefix("spark.hadoop.fs.s3a."): v for k, v in settings.items() if "s3a" in k}
+    assert s3a == {
+        "access.key": "key-id",
+        "secret.key": "not-in-the-repository",
+        "endpoint": "http://127.0.0.1:9",
+        "path.style.access": "true",
+        "connection.ssl.enabled": "false",
+    }
+    # delta-rs is allowed the plain-HTTP endpoint the operator named
+    assert DeltaStore.from_profile(profile).storage_options["AWS_ALLOW_HTTP"] == "true"
 
 
 def test_flink_run_options_win_over_the_profile() -> None:

@@ -21,7 +21,14 @@ from pathlib import Path
 from jobs.audience.launches import launch_campaigns, plan_launches
 from jobs.commands.common import emit, spark_job
 from jobs.config import Conf, load_conf
-from jobs.dev.clusters import FlinkSession, SparkCluster, flink_session, spark_standalone
+from jobs.dev.clusters import (
+    FlinkSession,
+    ObjectStore,
+    SparkCluster,
+    flink_session,
+    object_store,
+    spark_standalone,
+)
 from jobs.dev.commands.seed import add_arguments as add_seed_arguments
 from jobs.dev.commands.seed import seed
 from jobs.dev.demo import demo_delivery
@@ -51,16 +58,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    conf = load_conf(args.conf, profile=args.profile)
     if not args.on_clusters:
-        return run_demo(args, conf)
-    with spark_standalone(CLUSTERS_DIR) as spark, flink_session(CLUSTERS_DIR, conf.root) as flink:
-        emit(
-            f"Spark standalone cluster at {spark.master_url}, Flink session at {flink.rest_address}"
-        )
-        with _spark_master(spark.master_url):
-            run_demo(args, _on_flink_session(conf, flink))
-        emit(where_it_ran(spark, flink))
+        return run_demo(args, load_conf(args.conf, profile=args.profile))
+    with object_store(CLUSTERS_DIR) as bucket, _environment(bucket.env()):
+        # the warehouse is in the bucket for every process started from here on
+        conf = load_conf(args.conf, profile=args.profile)
+        with (
+            spark_standalone(CLUSTERS_DIR) as spark,
+            flink_session(CLUSTERS_DIR, conf.root) as flink,
+        ):
+            emit(
+                f"Spark standalone cluster at {spark.master_url}, Flink session at "
+                f"{flink.rest_address}, warehouse at {conf.profile.warehouse_uri} "
+                f"(S3 API at {bucket.endpoint})"
+            )
+            submit_args = f"--master {spark.master_url} pyspark-shell"
+            # the driver, in this process, listens on loopback like the cluster
+            with _environment({"PYSPARK_SUBMIT_ARGS": submit_args, "SPARK_LOCAL_IP": "127.0.0.1"}):
+                run_demo(args, _on_flink_session(conf, flink))
+            emit(where_it_ran(spark, flink, bucket))
     return 0
 
 
@@ -93,13 +109,19 @@ def run_demo(args: argparse.Namespace, conf: Conf) -> int:
 
 
 @contextmanager
-def _spark_master(master_url: str) -> Iterator[None]:
-    """Every Spark session started meanwhile goes to `master_url`, as with spark-submit."""
-    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--master {master_url} pyspark-shell"
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """`variables` set for what runs meanwhile (PYSPARK_SUBMIT_ARGS sends every Spark
+    session to the cluster's master, as spark-submit does), then restored."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        del os.environ["PYSPARK_SUBMIT_ARGS"]
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _on_flink_session(conf: Conf, flink: FlinkSession) -> Conf:
@@ -111,8 +133,9 @@ def _on_flink_session(conf: Conf, flink: FlinkSession) -> Conf:
     )
 
 
-def where_it_ran(spark: SparkCluster, flink: FlinkSession) -> str:
-    """Each application and job as the clusters themselves recorded it."""
+def where_it_ran(spark: SparkCluster, flink: FlinkSession, bucket: ObjectStore) -> str:
+    """Each application and job as the clusters themselves recorded it, and what the
+    warehouse holds in the bucket."""
     lines = [f"on the Spark master {spark.master_url}:"]
     lines += [
         f"  {app['name']:<24} {app['id']}  {app['state'].lower()}, {app['cores']} cores"
@@ -123,4 +146,10 @@ def where_it_ran(spark: SparkCluster, flink: FlinkSession) -> str:
         f"  {job['name']:<24} {job['jid']}  {job['state'].lower()}, {job['tasks']['total']} tasks"
         for job in flink.get("/jobs/overview")["jobs"]
     ]
+    keys = bucket.keys("warehouse")
+    tables = sorted({key.split("/")[2] for key in keys if "/_delta_log/" in key})
+    lines.append(
+        f"in the bucket s3://{bucket.bucket}/warehouse: {len(tables)} Delta tables, "
+        f"{sum(key.endswith('.parquet') for key in keys)} data files"
+    )
     return "\n".join(lines)
