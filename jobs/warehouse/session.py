@@ -60,11 +60,8 @@ def _require_jars_on_classpath(spark: SparkSession, *, object_store: bool) -> No
     reach the driver: say how to pass them instead of failing at the first read."""
     conf = spark.sparkContext.getConf()
     given = conf.get("spark.jars", "") + "," + conf.get("spark.jars.packages", "")
-    missing = [
-        what
-        for what, jar in [("Delta Lake", "delta-spark"), ("S3A", "hadoop-aws")]
-        if jar not in (given or "") and (object_store or jar == "delta-spark")
-    ]
+    needed = {"Delta Lake": "delta-spark", **({"S3A": "hadoop-aws"} if object_store else {})}
+    missing = [what for what, jar in needed.items() if jar not in given]
     if missing:
         spark.stop()
         flag = " --object-store" if object_store else ""

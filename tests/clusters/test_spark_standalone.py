@@ -54,7 +54,7 @@ def test_launch_and_attribution_run_on_the_cluster_into_a_bucket(tmp_path: Path)
         checked = submit(cluster, bucket, shipped, "check-executors")
         # the synthetic warehouse is a development tool, outside the production package
         subprocess.run(
-            [str(VENV_BIN / "campaigns"), "seed", "--customers", "1500", "--orders", "6000"],
+            [str(VENV_BIN / "campaigns"), "seed", "--customers", "600", "--orders", "3000"],
             env={**spark_env(), **bucket.env()}, cwd=REPO_ROOT, capture_output=True,
             timeout=300, check=True,
         )  # fmt: skip
