@@ -45,6 +45,9 @@ VERBS: dict[str, Verb] = {
     "deliver": Verb("deliver campaign_events through each retailer's workspace (PyFlink)"),
     "pause": Verb("pause a campaign's delivery (applied within seconds)"),
     "resume": Verb("resume a paused campaign; its paused messages go out on the next delivery"),
+    "status": Verb(
+        "what is waiting to be sent per retailer and why, the lease, each job's last commit"
+    ),
     "check-run": Verb("check a launched run after delivery: every message recorded, few failures"),
     "ingest-events": Verb(
         "pull every workspace's event export into delivery_events (exactly once)"
