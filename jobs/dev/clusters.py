@@ -135,16 +135,6 @@ class ObjectStore:
             "CAMPAIGNS_WAREHOUSE_URI": f"s3://{self.bucket}/{warehouse}",
         }
 
-    def storage_options(self) -> dict[str, str]:
-        """delta-rs's options for the bucket, as the profiles resolve them from env()."""
-        return {
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ALLOW_HTTP": "true",
-        }
-
     def filesystem(self) -> pafs.S3FileSystem:
         return pafs.S3FileSystem(
             access_key=self.access_key,

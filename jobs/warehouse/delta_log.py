@@ -102,9 +102,14 @@ def schema_differences(existing: pa.Schema, declared: pa.Schema) -> list[str]:
     return differences
 
 
+def on_object_store(uri: str) -> bool:
+    """An `s3://` URI: S3 or a store speaking its API (MinIO, R2, a test server)."""
+    return uri.startswith("s3://")
+
+
 def open_filesystem(table_uri: str, storage_options: dict[str, str]) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and root path for a table URI (local path or object store)."""
-    if table_uri.startswith("s3://"):
+    if on_object_store(table_uri):
         filesystem = pafs.S3FileSystem(
             access_key=storage_options.get("AWS_ACCESS_KEY_ID"),
             secret_key=storage_options.get("AWS_SECRET_ACCESS_KEY"),

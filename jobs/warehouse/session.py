@@ -9,7 +9,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from jobs.config.models import Profile
-from jobs.warehouse.delta_log import storage_options_from_env
+from jobs.warehouse.delta_log import on_object_store, storage_options_from_env
 from jobs.warehouse.errors import WarehouseError
 from jobs.warehouse.jars import DELTA_VERSION, warehouse_jars
 
@@ -51,7 +51,7 @@ def build_spark(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if master is None and profile.spark.warehouse_jars == "fetch":
-        _require_jars_on_classpath(spark, object_store=on_object_store(profile))
+        _require_jars_on_classpath(spark, object_store=on_object_store(profile.warehouse_uri))
     return spark
 
 
@@ -73,16 +73,12 @@ def _require_jars_on_classpath(spark: SparkSession, *, object_store: bool) -> No
         )
 
 
-def on_object_store(profile: Profile) -> bool:
-    return profile.warehouse_uri.startswith("s3://")
-
-
 def spark_settings(
     profile: Profile, extra_conf: dict[str, str] | None, *, master: str | None
 ) -> dict[str, str]:
     """Every setting the session gets: ours, then the profile's `conf`, then the job's."""
     spark = profile.spark
-    object_store = on_object_store(profile)
+    object_store = on_object_store(profile.warehouse_uri)
     storage = storage_options_from_env(profile.storage_options_env) if object_store else {}
     settings = {
         **(_LOOPBACK if master and master.startswith("local") else {}),

@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config.models import Profile
-from jobs.warehouse.delta_log import WriteMode, require_declared_schema
+from jobs.warehouse.delta_log import WriteMode, on_object_store, require_declared_schema
 from jobs.warehouse.errors import PartitionViolationError, SchemaMismatchError, WarehouseError
 from jobs.warehouse.registry import TABLES, TableSpec, table_spec
 from jobs.warehouse.store import DeltaStore, PartitionFilter, RunTag
@@ -307,4 +307,4 @@ def _sql_string(value: str | None) -> str:
 
 def spark_path(uri: str) -> str:
     """Spark's Hadoop file systems call S3 `s3a`."""
-    return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
+    return "s3a://" + uri.removeprefix("s3://") if on_object_store(uri) else uri

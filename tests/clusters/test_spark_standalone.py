@@ -10,11 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deltalake import DeltaTable
 
+from jobs.config import load_conf
 from jobs.dev.clusters import ObjectStore, SparkCluster, object_store, spark_env, spark_standalone
 from jobs.dev.package import write_package_zip
 from jobs.warehouse.jars import warehouse_jars
+from jobs.warehouse.store import DeltaStore
 from tests.clusters.executors import interpreter_without_the_project
 from tests.conftest import REPO_ROOT
 
@@ -47,7 +48,9 @@ def submit(
     return done.stdout
 
 
-def test_launch_and_attribution_run_on_the_cluster_into_a_bucket(tmp_path: Path) -> None:
+def test_launch_and_attribution_run_on_the_cluster_into_a_bucket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = write_package_zip(REPO_ROOT, tmp_path / "dist")
     shipped = (package, interpreter_without_the_project(tmp_path))
     with object_store(tmp_path) as bucket, spark_standalone(tmp_path) as cluster:
@@ -64,8 +67,10 @@ def test_launch_and_attribution_run_on_the_cluster_into_a_bucket(tmp_path: Path)
         )  # fmt: skip
         attributed = submit(cluster, bucket, shipped, "attribute")
         apps = cluster.completed_apps()
-        events = DeltaTable(
-            "s3://campaigns/warehouse/campaign_events", storage_options=bucket.storage_options()
+        for name, value in bucket.env().items():  # this process reads as the jobs did
+            monkeypatch.setenv(name, value)
+        events = DeltaStore.from_profile(load_conf(REPO_ROOT / "conf").profile).delta_table(
+            "campaign_events"
         )
         event_keys = bucket.keys("warehouse/campaign_events")
         attributed_keys = bucket.keys("warehouse/attributed_orders/_delta_log")

@@ -16,7 +16,7 @@ from jobs.warehouse.store import DeltaStore
     [
         ({}, False),
         ({"PYSPARK_SUBMIT_ARGS": "--driver-memory 2g pyspark-shell"}, False),
-        ({"PYSPARK_SUBMIT_ARGS": "--master spark://127.0.0.1:7077 pyspark-shell"}, True),
+        ({"PYSPARK_SUBMIT_ARGS": "--master spark://spark-master:7077 pyspark-shell"}, True),
         ({"PYSPARK_SUBMIT_ARGS": "--master=yarn pyspark-shell"}, True),
         ({"PYSPARK_GATEWAY_PORT": "41000"}, True),  # started by spark-submit
     ],
