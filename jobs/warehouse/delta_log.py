@@ -12,7 +12,7 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.fs as pafs
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
 
@@ -58,6 +58,10 @@ def ensure_table(
                 partition_by=list(partition_by) or None,
                 mode="ignore",
                 storage_options=storage_options or None,
+                # No retry: a create that lost the race would be committed again on top of
+                # the winner's, a second CREATE TABLE at version 1 or 2 that hides every
+                # commit before it (seen with two deliveries taking the lease at once).
+                commit_properties=CommitProperties(max_commit_retries=0),
             )
         except CommitFailedError:  # another writer created it at the same moment
             table = open_table(uri, storage_options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,3 +55,25 @@ def test_a_process_that_read_one_partition_exits_cleanly(tmp_path: Path) -> None
         )
         assert finished.returncode == 0, finished.stderr[-2000:]
         assert finished.stdout.strip() == "['winback-0', 'winback-1', 'winback-2']"
+
+
+def test_writers_creating_a_table_at_once_leave_one_create_in_its_log(tmp_path: Path) -> None:
+    """delta-rs retried a create that lost the race on top of the winner's commit: a
+    second CREATE TABLE at version 1 or 2 hid every commit before it, and two deliveries
+    starting at once both took lease token 1."""
+    for trial in range(10):
+        store = DeltaStore(str(tmp_path / f"warehouse-{trial}"))
+        start = threading.Barrier(6)
+
+        def create(store: DeltaStore = store, start: threading.Barrier = start) -> None:
+            start.wait()
+            store.ensure("delivery_lease")
+
+        threads = [threading.Thread(target=create) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        operations = [c["operation"] for c in store.delta_table("delivery_lease").history()]
+        assert operations == ["CREATE TABLE"], f"trial {trial}: {operations}"
