@@ -13,7 +13,7 @@ LIQUIDJS := tests/liquidjs/node_modules/liquidjs/package.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo demo-cluster test lint env check-java browser clean-env airflow-env
+.PHONY: demo demo-cluster test lint env check-java system-packages clean-env airflow-env
 
 demo: $(STAMP)
 	$(VENV)/bin/campaigns demo
@@ -24,7 +24,7 @@ demo: $(STAMP)
 demo-cluster: $(STAMP)
 	$(VENV)/bin/campaigns demo --on-clusters
 
-test: lint browser $(LIQUIDJS) $(AIRFLOW_STAMP)
+test: lint system-packages $(LIQUIDJS) $(AIRFLOW_STAMP)
 	$(VENV)/bin/pytest
 	cd pipelines && ../$(AIRFLOW_VENV)/bin/pytest
 
@@ -47,16 +47,21 @@ check-java:
 	  echo "Java 17 is required; found Java $$v. Install openjdk-17-jre-headless and put it first on PATH."; exit 1; \
 	fi
 
-# The preview page and the dashboards are tested in a real headless Chromium: Debian's
-# package (Playwright drives it; no browser is downloaded). Installed once, as root.
-browser:
-	@if ! command -v chromium >/dev/null; then \
+# Debian packages the tests drive for real: Chromium (the preview page and the dashboards,
+# through Playwright; no browser is downloaded), Prometheus with promtool and the
+# Pushgateway (the metrics and alert tests). Installed once, as root, without starting
+# their services.
+DEBIAN_PACKAGES := chromium prometheus prometheus-pushgateway
+DEBIAN_COMMANDS := chromium prometheus promtool prometheus-pushgateway
+system-packages:
+	@missing=""; for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian's chromium for the browser tests"; \
+	    echo "installing Debian's $(DEBIAN_PACKAGES) for the tests (missing:$$missing)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	      apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	  else \
-	    echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
+	    echo "The tests need:$$missing. Install them with: sudo apt-get install -y $(DEBIAN_PACKAGES)"; exit 1; \
 	  fi; \
 	fi
 

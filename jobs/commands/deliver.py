@@ -2,7 +2,10 @@
 each retailer's workspace, once, or with `--follow` picking up every new version.
 
 One delivery at a time per warehouse: a second one exits 3 naming the holder of the
-lease (or waits for it with --wait)."""
+lease (or waits for it with --wait). `--metrics-port` serves the per-workspace counters
+and the warehouse's status gauges for Prometheus while it runs; every run's figures are
+also published where $CAMPAIGNS_PUSHGATEWAY_URL / $CAMPAIGNS_METRICS_DIR say
+(docs/operations.md#metrics)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,16 @@ import signal
 from collections.abc import Callable
 from types import FrameType
 
-from jobs.commands.common import add_common_arguments, emit
-from jobs.config import load_conf
-from jobs.delivery.run import deliver_once, follow
+from prometheus_client import CollectorRegistry, start_http_server
+
+from jobs.commands.common import LOOPBACK, add_common_arguments, emit
+from jobs.config import Conf, load_conf
+from jobs.delivery.metrics import DeliveryMetrics
+from jobs.delivery.run import RunSummary, deliver_once, follow
+from jobs.delivery.status import warehouse_status
+from jobs.metrics.publish import combined, publish
+from jobs.metrics.runs import RunFigures
+from jobs.metrics.status import StatusCollector
 from jobs.templates import load_library
 from jobs.warehouse.errors import TableNotFoundError
 from jobs.warehouse.registry import CAMPAIGN_EVENTS
@@ -45,22 +55,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="when another delivery holds the warehouse, wait this long for it "
         "(default: refuse at once, exit 3)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on this port while running (per-workspace delivery "
+        "counters and the warehouse's status gauges)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=LOOPBACK,
+        help=f"address the metrics endpoint binds (default {LOOPBACK}; 0.0.0.0 for a scraper "
+        "on another host)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     conf = load_conf(args.conf, profile=args.profile)
     library = load_library(conf)
     store = DeltaStore.from_profile(conf.profile)
+    metrics = DeliveryMetrics(conf.retailers)
+    if args.metrics_port is not None:
+        _serve_metrics(metrics, store, conf, host=args.metrics_host, port=args.metrics_port)
     if not args.follow:
         _require_launched(store)
         summary = deliver_once(
-            conf, store, library, commit_seconds=args.commit_seconds, wait_s=args.wait
+            conf,
+            store,
+            library,
+            commit_seconds=args.commit_seconds,
+            wait_s=args.wait,
+            metrics=metrics,
         )
-        emit(
-            summary.line()
-            if summary
-            else "delivery: nothing to deliver (campaign_events has no new version)"
-        )
+        if summary is None:
+            emit("delivery: nothing to deliver (campaign_events has no new version)")
+        else:
+            _report(summary, metrics)
         return 0
     follow(
         conf,
@@ -68,12 +98,33 @@ def run(args: argparse.Namespace) -> int:
         library,
         poll_seconds=args.poll_seconds,
         stopping=_stop_on_signals(),
-        on_run=lambda summary: emit(summary.line()),
+        on_run=lambda summary: _report(summary, metrics),
         max_runs=args.max_runs,
         commit_seconds=args.commit_seconds,
         wait_s=args.wait,
+        metrics=metrics,
     )
     return 0
+
+
+def _serve_metrics(
+    metrics: DeliveryMetrics, store: DeltaStore, conf: Conf, *, host: str, port: int
+) -> None:
+    """The process's counters and the warehouse's status on http://host:port/metrics, from
+    a daemon thread that ends with the process. (The status is served, not pushed with
+    each run: `campaigns status --push` publishes it where nothing serves it.)"""
+    status = CollectorRegistry()
+    status.register(StatusCollector(lambda: warehouse_status(store, conf)))
+    start_http_server(port, addr=host, registry=combined(metrics.registry, status))
+    emit(f"metrics: http://{host}:{port}/metrics")
+
+
+def _report(summary: RunSummary, metrics: DeliveryMetrics) -> None:
+    """The run's line, then its figures published (a Pushgateway, a textfile) when asked."""
+    emit(summary.line())
+    run = RunFigures("deliver", summary.seconds, succeeded=True).registry()
+    for line in publish("deliver", combined(run, metrics.registry)):
+        emit(line)
 
 
 def _require_launched(store: DeltaStore) -> None:

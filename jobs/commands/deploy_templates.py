@@ -17,6 +17,8 @@ from jobs.commands.common import (
     selected_retailers,
 )
 from jobs.config import load_conf
+from jobs.metrics.publish import publish
+from jobs.metrics.runs import deploy_figures
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import load_library
 from jobs.templates.deploy import DEFAULT_CONCURRENCY, deploy_library
@@ -59,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         router.close()
     for line in report.lines():
         emit(line)
+    if not report.skipped:
+        for line in publish("deploy_templates", deploy_figures(report).registry()):
+            emit(line)
     if report.skipped:
         return NOTHING_TO_DO
     return 0 if report.ok else 1

@@ -10,6 +10,8 @@ import argparse
 
 from jobs.commands.common import add_common_arguments, emit
 from jobs.config import load_conf
+from jobs.metrics.publish import publish
+from jobs.metrics.runs import ingest_figures
 from jobs.providers.routing import ProviderRouter
 from jobs.reporting.ingest import ingest_events
 from jobs.warehouse.store import DeltaStore
@@ -30,4 +32,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         router.close()
     emit("\n".join([report.line(), *report.problem_lines()]))
+    for line in publish("ingest_events", ingest_figures(report).registry()):
+        emit(line)
     return 1 if report.failed else 0

@@ -8,6 +8,7 @@ one event per customer and channel in campaign_events (Spark).
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, date, datetime
 
 from jobs.audience.launches import launch_campaigns, plan_launches
@@ -20,6 +21,8 @@ from jobs.commands.common import (
 )
 from jobs.config import load_conf
 from jobs.errors import OperatorError
+from jobs.metrics.publish import publish
+from jobs.metrics.runs import launch_figures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
     conf = load_conf(args.conf, profile=args.profile)
     ids = sorted(conf.campaigns) if args.all else list(args.campaign_ids)
     launches = plan_launches(conf, ids, as_of, run_id=args.run_id)  # before Spark starts
+    started = time.monotonic()
     with spark_job(args, app_name="campaigns-launch", conf=conf) as job:
         report = launch_campaigns(
             job.conf, job.warehouse, launches, as_of=as_of, quality=not args.skip_quality
         )
         emit("\n".join(report.lines()))
+    figures = launch_figures(report, launches, time.monotonic() - started)
+    for line in publish("launch", figures.registry()):
+        emit(line)
     if report.refused:
         raise OperatorError(
             f"{len(report.refused)} run(s) refused by the per-retailer data checks (listed "

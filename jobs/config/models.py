@@ -271,6 +271,9 @@ class SparkSettings(StrictModel):
     # storage) once and hands them to Spark (jobs/warehouse/jars.py); `provided`: the
     # platform has them (Databricks, an image).
     warehouse_jars: Literal["fetch", "provided"] = "fetch"
+    # The driver's UI serves its own and its executors' metrics for Prometheus
+    # (/metrics/prometheus and /metrics/executors/prometheus); off: no UI at all.
+    prometheus: bool = False
     conf: dict[str, str] = Field(default_factory=dict)
 
 
@@ -282,6 +285,9 @@ class FlinkSettings(StrictModel):
     async_capacity: int = Field(default=1000, ge=1)
     # Requests open at once per retailer workspace.
     max_in_flight_per_workspace: int = Field(default=8, ge=1)
+    # Flink's own job metrics (records, back pressure, busy time) for Prometheus on this
+    # port while a local job runs; a cluster configures its reporter in its config.yaml.
+    prometheus_port: int | None = Field(default=None, ge=1, le=65535)
     conf: dict[str, str] = Field(default_factory=dict)
 
 

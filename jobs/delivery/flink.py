@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pyflink
 from pyflink.common import Configuration, Time, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import (
@@ -45,7 +46,6 @@ from jobs.delivery.source import EventReader
 from jobs.providers.pacing import RetryPolicy, TokenBucket
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import TemplateLibrary
-from jobs.warehouse.statuses import STATUSES
 from jobs.warehouse.store import DeltaStore
 
 # Fires once per key when the bounded input ends (the final watermark), unlike
@@ -53,6 +53,9 @@ from jobs.warehouse.store import DeltaStore
 END_OF_INPUT = 2**62
 PYTHON_WORKER_MODE_ENV = "_python_worker_execution_mode"
 FLINK_GATEWAY_ENV = "PYFLINK_GATEWAY_PORT"
+HADOOP_CLASSPATH_ENV = "HADOOP_CLASSPATH"
+REPORTER_JAR = "plugins/metrics-prometheus/flink-metrics-prometheus-*.jar"
+REPORTER_FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,11 @@ def build_environment(profile: Profile) -> StreamExecutionEnvironment:
     then uses one core however much parallelism it has.
     """
     os.environ[PYTHON_WORKER_MODE_ENV] = "process"
-    config = Configuration()
-    settings = job_settings(profile, launcher_settings())
+    launcher = launcher_settings()
+    settings = job_settings(profile, launcher)
+    if profile.flink.prometheus_port and not launcher:
+        settings |= prometheus_reporter(profile.flink.prometheus_port)
+    config = Configuration()  # starts PyFlink's JVM, when this process has none yet
     for key, value in settings.items():
         config.set_string(key, value)
     if settings.get("execution.target") == "remote":
@@ -113,6 +119,23 @@ def job_settings(profile: Profile, launcher: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in settings.items() if key not in launcher}
 
 
+def prometheus_reporter(port: int) -> dict[str, str]:
+    """Flink's Prometheus reporter in the mini cluster this process starts.
+
+    A mini cluster loads reporters from its classpath, not from FLINK_PLUGINS_DIR, so
+    the plugin's jar joins the classpath PyFlink gives its JVM (PyFlink appends
+    $HADOOP_CLASSPATH to it): before that JVM starts, i.e. before the first job.
+    """
+    jar = next(Path(pyflink.__file__).parent.glob(REPORTER_JAR))
+    existing = os.environ.get(HADOOP_CLASSPATH_ENV)
+    if str(jar) not in (existing or "").split(os.pathsep):
+        os.environ[HADOOP_CLASSPATH_ENV] = os.pathsep.join(filter(None, [existing, str(jar)]))
+    return {
+        "metrics.reporter.prom.factory.class": REPORTER_FACTORY,
+        "metrics.reporter.prom.port": str(port),
+    }
+
+
 def launcher_settings() -> dict[str, str]:
     """What `flink run` was given (its -pyexec, -p, -D and the cluster's config.yaml);
     nothing when the job runs on a mini cluster in this process.
@@ -135,12 +158,9 @@ class ReadEvents(FlatMapFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.reader = EventReader(self.store, self.conf, self.library, self.ledger_version)
-        self.events_read = runtime_context.get_metrics_group().counter("events_read")
 
     def flat_map(self, unit: WorkUnit) -> Iterator[EventChunk]:
-        for chunk in self.reader.read(unit):
-            self.events_read.inc(len(chunk.events))
-            yield chunk
+        yield from self.reader.read(unit)
 
 
 class OldestEventTime(TimestampAssigner):
@@ -215,12 +235,6 @@ class SendFunction(AsyncFunction):
                 else None
             ),
         )
-        metrics = runtime_context.get_metrics_group()
-        self.counters = {
-            name: metrics.counter(name) for name in (*STATUSES, "retried", "throttled")
-        }
-        self.batch_size = metrics.distribution("batch_size")
-        self.send_latency_ms = metrics.distribution("send_latency_ms")
 
     def _lane(self, retailer_id: str) -> SendLane:
         retailer = self.conf.retailer(retailer_id)
@@ -235,16 +249,10 @@ class SendFunction(AsyncFunction):
         )
 
     async def async_invoke(self, batch: EventChunk) -> list[BatchReport]:
-        started = time.monotonic()
-        report = await self.sender.deliver(batch)
-        for outcome in report.outcomes:
-            self.counters[outcome.status].inc()
-        self.counters["retried"].inc(max(0, report.requests - 1))
-        self.counters["throttled"].inc(report.throttled)
-        self.batch_size.update(report.batch_size)
-        if report.requests:
-            self.send_latency_ms.update(int((time.monotonic() - started) * 1000))
-        return [report]
+        """The batch's report goes back to the driver, which commits it and counts it
+        (jobs/delivery/metrics.py): counters kept here in Python did not reach Flink's
+        reporter from this job (docs/operations.md#metrics)."""
+        return [await self.sender.deliver(batch)]
 
 
 def delivery_stream(

@@ -87,3 +87,4 @@ class BatchReport(NamedTuple):
     requests: int
     throttled: int
     outcomes: tuple[Outcome, ...]
+    bucket_wait_s: float = 0.0  # time its requests waited for the workspace's rate limit

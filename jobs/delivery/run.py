@@ -16,6 +16,7 @@ from jobs.config import Conf
 from jobs.delivery.flink import DeliveryOptions, build_environment, delivery_stream
 from jobs.delivery.intents import remove_intents
 from jobs.delivery.lease import DeliveryLease
+from jobs.delivery.metrics import DeliveryMetrics
 from jobs.delivery.plan import DeliveryPlan, plan_delivery
 from jobs.delivery.reconcile import ReconcileReport, reconcile
 from jobs.delivery.results import ResultCommitter, RunTally
@@ -62,6 +63,7 @@ def deliver_once(
     today: date | None = None,
     lease: DeliveryLease | None = None,
     wait_s: float = 0.0,
+    metrics: DeliveryMetrics | None = None,
 ) -> RunSummary | None:
     """Deliver everything new (and everything carried over); None when there is nothing to do.
 
@@ -81,6 +83,7 @@ def deliver_once(
                 commit_seconds=commit_seconds,
                 today=today,
                 lease=own,
+                metrics=metrics,
             )
     started = time.monotonic()
     grace_s = conf.profile.delivery.in_doubt_grace_seconds
@@ -97,9 +100,12 @@ def deliver_once(
             commit_rows=commit_rows,
             commit_seconds=commit_seconds,
             today=today or datetime.now(UTC).date(),
+            metrics=metrics,
         )
         if summary is None:
             return None
+        if metrics is not None:
+            metrics.run_ended()
         return replace(summary, reconciled=reconciled, seconds=time.monotonic() - started)
 
     for _ in range(JOB_ATTEMPTS - 1):
@@ -127,6 +133,7 @@ def _run(
     commit_rows: int,
     commit_seconds: float,
     today: date,
+    metrics: DeliveryMetrics | None,
 ) -> RunSummary | None:
     """Plan, run the Flink job, commit its results; its intent log goes with the last commit."""
     started = time.monotonic()
@@ -154,6 +161,8 @@ def _run(
             ) as reports:
                 for report in reports:
                     committer.add(report)
+                    if metrics is not None:
+                        metrics.observe(report)
         except BaseException:
             committer.abandon()
             raise
@@ -173,6 +182,7 @@ def follow(
     max_runs: int | None = None,
     commit_seconds: float = 5.0,
     wait_s: float = 0.0,
+    metrics: DeliveryMetrics | None = None,
 ) -> int:
     """Deliver, then every `poll_seconds` deliver what is new (a new campaign_events
     version, or work a resume or a new day releases), until `stopping()` or
@@ -181,7 +191,9 @@ def follow(
     runs = 0
     with held_lease(store, conf, wait_s=wait_s) as lease:
         while not stopping():
-            summary = deliver_once(conf, store, library, commit_seconds=commit_seconds, lease=lease)
+            summary = deliver_once(
+                conf, store, library, commit_seconds=commit_seconds, lease=lease, metrics=metrics
+            )
             if summary is not None:
                 runs += 1
                 on_run(summary)

@@ -84,6 +84,7 @@ def is_uncertain(error: RetryableError) -> bool:
 class _Attempt:
     attempts: int = 0
     throttled: int = 0
+    bucket_wait_s: float = 0.0  # waiting for the workspace's rate limit to allow a request
     first_at_ms: int | None = None
     results: list[RecipientResult] | None = None
     status: Status = "sent"
@@ -143,7 +144,7 @@ class BatchSender:
         if self.intents is not None and attempt.attempts:
             self.intents.record([o for o in answered if o.status != IN_DOUBT], attempt.attempts)
         outcomes.extend(answered)
-        return _report(batch, outcomes, attempt.attempts, attempt.throttled)
+        return _report(batch, outcomes, attempt.attempts, attempt.throttled, attempt.bucket_wait_s)
 
     async def _send_with_retries(self, ws: SendLane, batch: EventChunk) -> _Attempt:
         request = _send_batch(batch)
@@ -151,7 +152,9 @@ class BatchSender:
         while True:
             try:
                 async with ws.slots:
+                    waiting_since = time.monotonic()
                     await ws.bucket.acquire()
+                    attempt.bucket_wait_s += time.monotonic() - waiting_since
                     if self._paused(batch):
                         attempt.status, attempt.reason = "paused", "campaign paused"
                         return attempt
@@ -307,6 +310,12 @@ def _sent_outcomes(
 
 
 def _report(
-    batch: EventChunk, outcomes: list[Outcome], requests: int, throttled: int
+    batch: EventChunk,
+    outcomes: list[Outcome],
+    requests: int,
+    throttled: int,
+    bucket_wait_s: float = 0.0,
 ) -> BatchReport:
-    return BatchReport(batch.retailer_id, len(batch.events), requests, throttled, tuple(outcomes))
+    return BatchReport(
+        batch.retailer_id, len(batch.events), requests, throttled, tuple(outcomes), bucket_wait_s
+    )

@@ -47,6 +47,8 @@ class RetailerStatus:
     backlog: int  # messages not yet final: never tried, deferred, paused or in doubt
     not_yet_tried: int
     oldest_waiting_minutes: int | None
+    # the oldest never tried: a stalled delivery, where waiting for a cap or a pause is not
+    oldest_untried_minutes: int | None
     deferred_by_reason: dict[str, int]
     paused: int
     in_doubt: int
@@ -123,15 +125,15 @@ def _retailer_status(
     status_of = dict(
         zip(sends.column("message_id").to_pylist(), sends.column("status").to_pylist(), strict=True)
     )
-    waiting = [
-        created
-        for message_id, created in zip(
+    created_at = dict(
+        zip(
             events.column("message_id").to_pylist(),
             events.column("created_at").to_pylist(),
             strict=True,
         )
-        if status_of.get(message_id) not in FINAL_STATUSES
-    ]
+    )
+    waiting = [c for m, c in created_at.items() if status_of.get(m) not in FINAL_STATUSES]
+    untried = [c for m, c in created_at.items() if m not in status_of]
     counts = Counter(status_of.values())
     deferred = sends.filter(pc.equal(sends["status"], "deferred"))
     sent_today = sends.filter(
@@ -140,13 +142,12 @@ def _retailer_status(
             pc.equal(pc.cast(sends["completed_at"], pa.date32()), pa.scalar(now.date())),
         )
     )
-    oldest = min(waiting, default=None)
-    waited = None if oldest is None else int((now - oldest).total_seconds() // 60)
     return RetailerStatus(
         retailer_id=retailer_id,
         backlog=len(waiting),
-        not_yet_tried=sum(1 for m in events.column("message_id").to_pylist() if m not in status_of),
-        oldest_waiting_minutes=waited,
+        not_yet_tried=len(untried),
+        oldest_waiting_minutes=_minutes_since(min(waiting, default=None), now),
+        oldest_untried_minutes=_minutes_since(min(untried, default=None), now),
         deferred_by_reason=dict(
             sorted(Counter(r or "unknown" for r in deferred.column("reason").to_pylist()).items())
         ),
@@ -156,6 +157,10 @@ def _retailer_status(
         email_sent_today=sent_today.num_rows,
         email_cap_today=cap,
     )
+
+
+def _minutes_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else int((now - moment).total_seconds() // 60)
 
 
 def _of(table: pa.Table, retailer_id: str) -> pa.Table:
@@ -170,7 +175,13 @@ def _version(store: DeltaStore, name: str) -> int | None:
 def _lease(store: DeltaStore, now: datetime) -> dict[str, Any]:
     """The lease as its newest commit states it (read only: a status creates no table)."""
     if store.find(DELIVERY_LEASE.name) is None:
-        return {"held": False, "holder": "nobody", "token": 0, "expires_at": None}
+        return {
+            "held": False,
+            "holder": "nobody",
+            "token": 0,
+            "expires_at": None,
+            "abandoned": False,
+        }
     state = current_state(store)
     held = not state.is_free(now)
     return {
@@ -178,6 +189,8 @@ def _lease(store: DeltaStore, now: datetime) -> dict[str, Any]:
         "holder": state.holder,
         "token": state.token,
         "expires_at": state.expires_at.isoformat(timespec="seconds") if held else None,
+        # its holder stopped renewing without releasing it: killed, or hung
+        "abandoned": state.action != "release" and not held,
     }
 
 
@@ -202,7 +215,8 @@ def _header(status: Status) -> list[str]:
     holder = (
         f"held by {lease['holder']} until {lease['expires_at']} (token {lease['token']})"
         if lease["held"]
-        else f"free (last holder {lease['holder']}, token {lease['token']})"
+        else f"free (last holder {lease['holder']}, token {lease['token']}"
+        + (", which stopped without releasing it)" if lease.get("abandoned") else ")")
     )
     lines = [
         f"status at {status.at}",

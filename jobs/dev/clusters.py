@@ -88,16 +88,16 @@ def spark_standalone(folder: Path, *, workers: int = 1) -> Iterator[SparkCluster
     spark_class = str(BIN / "spark-class")
     with ExitStack() as stack:
         stack.enter_context(
-            _foreground(
+            foreground(
                 [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                  "--port", str(port), "--webui-port", str(ui_port)],
                 env, folder / "spark-master.log",
             )
         )  # fmt: skip
-        wait_for(lambda: _answers(cluster.state), timeout=90, what="the Spark master answering")
+        wait_for(lambda: answers(cluster.state), timeout=90, what="the Spark master answering")
         for index in range(workers):
             stack.enter_context(
-                _foreground(
+                foreground(
                     [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.master_url,
                      "--host", "127.0.0.1", "--port", str(free_port()),
                      "--webui-port", str(free_port()), "--cores", "2", "--memory", "3g",
@@ -157,12 +157,12 @@ def object_store(folder: Path, *, bucket: str = "campaigns") -> Iterator[ObjectS
     table version get one success and one retry, as on S3 itself."""
     store = ObjectStore(f"http://127.0.0.1:{free_port()}", bucket)
     port = store.endpoint.rsplit(":", 1)[1]
-    with _foreground(
+    with foreground(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", port],
         dict(os.environ),
         folder / "object-store.log",
     ):
-        wait_for(lambda: _answers(lambda: requests.get(store.endpoint, timeout=2)), timeout=60,
+        wait_for(lambda: answers(lambda: requests.get(store.endpoint, timeout=2)), timeout=60,
                  what="the object store answering")  # fmt: skip
         store.filesystem().create_dir(bucket)
         yield store
@@ -225,7 +225,7 @@ def flink_session(folder: Path, conf_dir: Path | None = None) -> Iterator[FlinkS
     with ExitStack() as stack:
         for script in ("jobmanager.sh", "taskmanager.sh"):
             stack.enter_context(
-                _foreground(
+                foreground(
                     ["bash", str(FLINK_HOME / "bin" / script), "start-foreground", *ports],
                     session.env(), folder / f"flink-{script.removesuffix('.sh')}.log",
                 )
@@ -245,7 +245,7 @@ def _python_lib(folder: Path) -> Path:
     return lib
 
 
-def _answers(probe: Callable[[], Any]) -> bool:
+def answers(probe: Callable[[], Any]) -> bool:
     try:
         probe()
     except requests.ConnectionError:
@@ -261,7 +261,8 @@ def _task_managers(session: FlinkSession) -> int:
 
 
 @contextmanager
-def _foreground(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+def foreground(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    """`args` running in its own process group, its output in `log`; stopped by its id."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -73,6 +73,21 @@ def _require_jars_on_classpath(spark: SparkSession, *, object_store: bool) -> No
         )
 
 
+# Spark's own Prometheus support: the driver's metrics through the PrometheusServlet sink,
+# the executors' through the UI (docs/operations.md#metrics).
+PROMETHEUS_SETTINGS = {
+    "spark.ui.enabled": "true",
+    "spark.ui.prometheus.enabled": "true",
+    "spark.metrics.conf.*.sink.prometheusServlet.class": (
+        "org.apache.spark.metrics.sink.PrometheusServlet"
+    ),
+    "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+    "spark.metrics.appStatusSource.enabled": "true",
+    # series named after the job (campaigns-launch), not the run's application id
+    "spark.metrics.namespace": "${spark.app.name}",
+}
+
+
 def spark_settings(
     profile: Profile, extra_conf: dict[str, str] | None, *, master: str | None
 ) -> dict[str, str]:
@@ -88,7 +103,7 @@ def spark_settings(
         # (50 by default): the profile's sizing fits it to the machine.
         "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
         "spark.driver.memory": spark.driver_memory,
-        "spark.ui.enabled": "false",
+        **(PROMETHEUS_SETTINGS if spark.prometheus else {"spark.ui.enabled": "false"}),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.adaptive.enabled": "true",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.config import load_conf
 from jobs.config.models import FlinkSettings, Profile, SparkSettings
 from jobs.delivery.flink import job_settings
-from jobs.warehouse.session import launcher_sets_master, spark_settings
+from jobs.warehouse.session import PROMETHEUS_SETTINGS, launcher_sets_master, spark_settings
 from jobs.warehouse.store import DeltaStore
+from tests.conftest import REPO_CONF
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,18 @@ def test_local_sessions_listen_on_loopback_and_get_the_warehouse_jars() -> None:
     on_a_cluster = spark_settings(provided, None, master=None)
     assert "spark.driver.bindAddress" not in on_a_cluster
     assert "spark.jars" not in on_a_cluster
+
+
+def test_the_cluster_profile_serves_spark_metrics_for_prometheus_and_local_runs_no_ui() -> None:
+    """Spark's own PrometheusServlet and executor endpoint, turned on where a Prometheus
+    scrapes the driver; the local default keeps the UI off (a faster start)."""
+    cluster = load_conf(REPO_CONF, profile="cluster").profile
+    served = spark_settings(cluster, None, master=None)
+    assert {key: served[key] for key in PROMETHEUS_SETTINGS} == PROMETHEUS_SETTINGS
+
+    local = spark_settings(load_conf(REPO_CONF).profile, None, master="local[2]")
+    assert local["spark.ui.enabled"] == "false"
+    assert "spark.ui.prometheus.enabled" not in local
 
 
 def test_a_warehouse_in_a_bucket_gives_spark_s3a_with_delta_rs_credentials(
