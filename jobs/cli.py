@@ -48,6 +48,9 @@ VERBS: dict[str, Verb] = {
     "status": Verb(
         "what is waiting to be sent per retailer and why, the lease, each job's last commit"
     ),
+    "maintain": Verb(
+        "table upkeep: compact small files, checkpoint, vacuum (keeping pinned versions)"
+    ),
     "check-run": Verb("check a launched run after delivery: every message recorded, few failures"),
     "ingest-events": Verb(
         "pull every workspace's event export into delivery_events (exactly once)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -25,20 +25,36 @@ Action = Literal["pause", "resume"]
 
 
 def request_control(
-    store: DeltaStore, conf: Conf, campaign_id: str, action: Action, *, note: str | None = None
+    store: DeltaStore,
+    conf: Conf,
+    campaign_ids: str | Sequence[str],
+    action: Action,
+    *,
+    note: str | None = None,
 ) -> int:
-    """Record a pause or resume of a configured campaign; returns the table version."""
-    campaign = conf.campaign(campaign_id)
-    row = {
-        "retailer_id": [campaign.retailer_id],
-        "campaign_id": [campaign_id],
-        "action": [action],
-        "requested_at": [datetime.now(UTC)],
-        "requested_by": [getpass.getuser()],
-        "note": [note],
+    """Record a pause or resume of configured campaigns, in one commit (a whole retailer's
+    are paused together or not at all); returns the table version."""
+    ids = [campaign_ids] if isinstance(campaign_ids, str) else list(campaign_ids)
+    campaigns = [conf.campaign(campaign_id) for campaign_id in ids]
+    now, user = datetime.now(UTC), getpass.getuser()
+    rows = {
+        "retailer_id": [campaign.retailer_id for campaign in campaigns],
+        "campaign_id": ids,
+        "action": [action] * len(ids),
+        "requested_at": [now] * len(ids),
+        "requested_by": [user] * len(ids),
+        "note": [note] * len(ids),
     }
     return store.append(
-        CAMPAIGN_CONTROLS.name, pa.table(row), metadata={"control": f"campaign {action}"}
+        CAMPAIGN_CONTROLS.name, pa.table(rows), metadata={"control": f"campaign {action}"}
+    )
+
+
+def campaigns_of(conf: Conf, retailer_id: str) -> list[str]:
+    """Every configured campaign of a retailer (an unknown retailer fails, naming them)."""
+    conf.retailer(retailer_id)
+    return sorted(
+        c for c, campaign in conf.campaigns.items() if campaign.retailer_id == retailer_id
     )
 
 

@@ -20,12 +20,17 @@ import pyarrow.compute as pc
 from jobs.config import Conf
 from jobs.delivery.controls import paused_campaigns
 from jobs.delivery.records import CAP_DEFERRAL
-from jobs.warehouse.registry import CAMPAIGN_CONTROLS, CAMPAIGN_EVENTS, MESSAGE_SENDS
+from jobs.warehouse.registry import (
+    CAMPAIGN_CONTROLS,
+    CAMPAIGN_EVENTS,
+    DELIVERY_SOURCE_APP_ID,
+    MESSAGE_SENDS,
+)
 from jobs.warehouse.statuses import IN_DOUBT, PENDING_STATUSES
 from jobs.warehouse.store import DeltaStore
 from jobs.warming.schedule import warming_caps
 
-SOURCE_APP_ID = "delivery/campaign_events"
+SOURCE_APP_ID = DELIVERY_SOURCE_APP_ID
 LEDGER_COLUMNS = [
     "retailer_id",
     "campaign_id",

@@ -6,6 +6,7 @@ it took, and its own figures per retailer.
     campaigns_job_duration_seconds{job}
     campaigns_job_succeeded{job}                        1 or 0
     campaigns_<job>_<figure>{retailer_id}               e.g. campaigns_launch_events
+    campaigns_maintain_<figure>{table}                  upkeep is per table
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from jobs.audience.launch import CampaignLaunch, LaunchReport
 from jobs.reporting.ingest import IngestReport
 from jobs.templates.deploy import DeployReport
+from jobs.warehouse.upkeep import TableUpkeep
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class RunFigures:
     seconds: float
     succeeded: bool
     # figure -> retailer_id -> value; a figure's help text is in FIGURE_HELP
-    per_retailer: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    figures_by_key: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    label: str = "retailer_id"  # what the figures are per
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def registry(self) -> CollectorRegistry:
@@ -43,15 +46,15 @@ class RunFigures:
             )
         _gauge(registry, "campaigns_job_duration_seconds", "Run time", labels, self.seconds)
         _gauge(registry, "campaigns_job_succeeded", "1: the run succeeded", labels, self.succeeded)
-        for figure, values in self.per_retailer.items():
+        for figure, values in self.figures_by_key.items():
             gauge = Gauge(
                 f"campaigns_{self.job}_{figure}",
                 FIGURE_HELP.get(figure, figure.replace("_", " ")),
-                ["retailer_id"],
+                [self.label],
                 registry=registry,
             )
-            for retailer_id, value in sorted(values.items()):
-                gauge.labels(retailer_id=retailer_id).set(value)
+            for key, value in sorted(values.items()):
+                gauge.labels(key).set(value)
         return registry
 
 
@@ -67,6 +70,9 @@ FIGURE_HELP = {
     "templates_changed": "Templates created or updated in the workspace",
     "templates_failed": "Templates the workspace did not accept",
     "templates_withheld": "Templates withheld by validation",
+    "files": "Data files in the table after upkeep",
+    "log_bytes": "Size of the table's _delta_log before upkeep",
+    "vacuumed_files": "Files vacuum deleted",
 }
 
 
@@ -115,6 +121,18 @@ def deploy_figures(report: DeployReport) -> RunFigures:
         figures["templates_failed"][rid] = actions.count("failed")
         figures["templates_withheld"][rid] = len(retailer.withheld)
     return RunFigures("deploy_templates", report.seconds, report.ok, figures)
+
+
+def maintain_figures(upkeep: Sequence[TableUpkeep]) -> RunFigures:
+    """Per table rather than per retailer: upkeep is the warehouse's, not a tenant's."""
+    figures: dict[str, dict[str, float]] = {"files": {}, "log_bytes": {}, "vacuumed_files": {}}
+    for table in upkeep:
+        figures["files"][table.table] = (table.after or table.before).files
+        figures["log_bytes"][table.table] = table.before.log_bytes
+        figures["vacuumed_files"][table.table] = table.vacuumed
+    seconds = sum(table.seconds for table in upkeep)
+    ok = not any(table.problem for table in upkeep)
+    return RunFigures("maintain", seconds, ok, figures, label="table")
 
 
 def _add(values: dict[str, float], retailer_id: str, amount: float) -> None:

@@ -334,6 +334,9 @@ TABLES: dict[str, TableSpec] = {
     )
 }
 INPUT_TABLES = ("customers", "orders", "consents")
+# The `txn` app id under which message_sends records the campaign_events version the
+# delivery committed through (its source position; jobs.delivery.plan).
+DELIVERY_SOURCE_APP_ID = "delivery/campaign_events"
 
 
 def table_spec(name: str) -> TableSpec:

@@ -122,7 +122,7 @@ class DeltaStore:
         rows = table.to_pyarrow_table(
             filters=delta_rs_filters(partitions),
             columns=wanted,
-            filesystem=self._table_filesystem(name),
+            filesystem=self.table_filesystem(name),
         )
         return rows.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
 
@@ -132,12 +132,10 @@ class DeltaStore:
         Only data columns may be asked for: partition values live in the path.
         """
         schema = self.arrow_schema(name)
-        rows = pq.read_table(
-            unquote(path), columns=columns, filesystem=self._table_filesystem(name)
-        )
+        rows = pq.read_table(unquote(path), columns=columns, filesystem=self.table_filesystem(name))
         return rows.cast(pa.schema([schema.field(c) for c in columns]))
 
-    def _table_filesystem(self, name: str) -> pafs.FileSystem:
+    def table_filesystem(self, name: str) -> pafs.FileSystem:
         """pyarrow's own filesystem, rooted at the table's folder.
 
         delta-rs reads through a Python-implemented filesystem by default, whose

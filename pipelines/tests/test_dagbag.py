@@ -62,14 +62,19 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(bag: DagBag) -> None:
             assert task.execution_timeout is not None, task
 
 
-def test_reporting_ingests_then_attributes_before_warming_and_dashboards(bag: DagBag) -> None:
+def test_reporting_ingests_then_attributes_before_warming_and_dashboards_then_upkeep(
+    bag: DagBag,
+) -> None:
     dag = bag.dags["daily_reporting"]
     assert edges(dag) == {
         ("ingest_events", "attribute_orders"),
         ("attribute_orders", "update_warming"),
         ("attribute_orders", "publish_dashboards"),
         ("update_warming", "campaign_results"),
+        ("campaign_results", "table_upkeep"),
+        ("publish_dashboards", "table_upkeep"),
     }
+    assert dag.get_task("table_upkeep").op_kwargs["command"] == ["maintain"]
     assert dag.get_task("update_warming").op_kwargs["command"] == [
         "update-warming",
         "--date",

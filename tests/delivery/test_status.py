@@ -9,11 +9,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.cli import main
 from jobs.config import Conf
 from jobs.delivery.controls import request_control
 from jobs.delivery.status import warehouse_status
+from jobs.metrics.publish import TEXTFILE_DIR_ENV
 from jobs.warehouse.store import DeltaStore
 from tests.delivery.conftest import CREATED_AT, append_events, event_rows
 
@@ -69,7 +71,7 @@ def test_status_counts_each_retailers_backlog_by_cause(
     fresh = by_retailer["fresh-mart"]
     assert (fresh.backlog, fresh.not_yet_tried, fresh.in_doubt) == (40, 15, 5)
     assert fresh.deferred_by_reason == {"daily_cap": 20}
-    assert fresh.oldest_waiting_minutes == 185
+    assert fresh.oldest_waiting_minutes == fresh.oldest_untried_minutes == 185
     assert fresh.email_sent_today == 60
     maple = by_retailer["maple-market"]
     assert (maple.backlog, maple.oldest_waiting_minutes) == (0, None)
@@ -103,3 +105,29 @@ def test_status_command_prints_text_and_json_without_personal_data(
     }  # fmt: skip
     for output in (text, json.dumps(document)):
         assert "@example.com" not in output and "c00001" not in output
+
+
+def test_a_drained_workspace_and_the_backlog_published_as_gauges(
+    backlog: DeltaStore, base_conf: Conf, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("CAMPAIGNS_WAREHOUSE_URI", backlog.root_uri)
+    monkeypatch.setenv(TEXTFILE_DIR_ENV, str(tmp_path / "textfiles"))
+    conf_dir = str(base_conf.root)
+
+    assert main(["pause", "--retailer", "fresh-mart", "--conf", conf_dir, "--note", "drain"]) == 0
+    assert main(["status", "--push", "--conf", conf_dir]) == 0
+
+    assert "campaign fresh-mart-winback: pause recorded" in capsys.readouterr().out
+    gauges = {
+        (s.name, s.labels.get("retailer_id")): s.value
+        for family in text_string_to_metric_families(
+            (tmp_path / "textfiles" / "campaigns_status.prom").read_text()
+        )
+        for s in family.samples
+    }
+    assert gauges[("campaigns_paused_campaigns", "fresh-mart")] == 1
+    assert gauges[("campaigns_backlog_messages", "fresh-mart")] == 40
+    assert gauges[("campaigns_in_doubt_messages", "fresh-mart")] == 5
+    assert gauges[("campaigns_backlog_untried_messages", "fresh-mart")] == 15
+    assert gauges[("campaigns_backlog_oldest_untried_age_seconds", "fresh-mart")] > 0

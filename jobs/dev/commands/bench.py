@@ -6,13 +6,14 @@ campaigns bench provider   the simulator's raw capacity
 campaigns bench delivery   1M events through the Flink delivery job
 campaigns bench templates  the template library to 350 workspaces: first, change, none
 campaigns bench chaos      kill -9s against a provider without deduplication: in doubt, lag
+campaigns bench maintain   a warehouse after 50 delivery runs, before and after upkeep
 """
 
 from __future__ import annotations
 
 import argparse
 
-from jobs.dev.bench import audience, chaos, delivery, provider, seed, templates
+from jobs.dev.bench import audience, chaos, delivery, maintain, provider, seed, templates
 from jobs.dev.commands import seed as seed_command
 
 
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     chaos.add_arguments(sub)
     sub.set_defaults(bench_run=chaos.run)
+
+    sub = benches.add_parser(
+        "maintain", help="a warehouse after 50 delivery runs, before and after table upkeep"
+    )
+    maintain.add_arguments(sub)
+    sub.set_defaults(bench_run=maintain.run)
 
     sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
     templates.add_arguments(sub)
