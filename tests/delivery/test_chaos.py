@@ -34,7 +34,7 @@ from tests.delivery.processes import (
     wait_for,
 )
 
-KILLS = 4
+KILLS = 3
 # Slow enough that runs are still sending when they are killed: about 30 s of requests.
 RATES = {"fresh-mart": (0.5, 1), "green-grocer": (0.5, 1), "maple-market": (1, 1)}
 
