@@ -24,8 +24,10 @@ demo: $(STAMP)
 demo-cluster: $(STAMP)
 	$(VENV)/bin/campaigns demo --on-clusters
 
+# Two workers, a test file each at a time (module fixtures are built once): most tests
+# wait on JVM starts, subprocesses and rate limits, so two overlap on two cores.
 test: lint system-packages $(LIQUIDJS) $(AIRFLOW_STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 	cd pipelines && ../$(AIRFLOW_VENV)/bin/pytest
 
 lint: $(STAMP)
