@@ -36,6 +36,9 @@ VERBS: dict[str, Verb] = {
         "data quality gate on customers, orders and consents (what launch checks first)"
     ),
     "launch": Verb("launch campaigns: evaluate audiences and write campaign_events"),
+    "decide-allocation": Verb(
+        "adaptive campaigns: decide a wave's variant weights from the earlier waves"
+    ),
     "deploy-templates": Verb(
         "validate, then create or update changed templates in every retailer's workspace"
     ),

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.allocation.waves import WaveLaunch
 from jobs.audience.events import (
     RunStats,
     run_statistics,
@@ -28,7 +29,7 @@ from jobs.audience.features import FeatureWindows, with_customer_features
 from jobs.audience.offers import with_offer
 from jobs.audience.rules import campaign_audience_column
 from jobs.audience.suppression import with_channel_candidates, with_suppression_reason
-from jobs.audience.variants import with_variant
+from jobs.audience.variants import in_wave_column, with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
 from jobs.quality.checks import QualityGate, require
 from jobs.quality.suites import check_events, check_inputs, refused_retailers
@@ -62,6 +63,9 @@ class CampaignLaunch:
     campaign: CampaignConfig
     retailer: RetailerConfig
     run_id: str
+    # One wave of an adaptive run: its slice of the audience and its decided weights
+    # (`run_id` is then the wave's own, <logical run>-w<K>).
+    wave: WaveLaunch | None = None
 
 
 def batch_tag(run_ids: Sequence[str]) -> RunTag:
@@ -146,6 +150,7 @@ def decide(
     """Every (campaign, customer, channel) in an audience, with its suppression reason
     (null when it goes out) and its variant."""
     campaigns = [launch_.campaign for launch_ in launches]
+    waves = {lo.campaign.campaign_id: lo.wave for lo in launches if lo.wave is not None}
     features_df = with_customer_features(
         inputs.customers_df,
         inputs.orders_df,
@@ -156,7 +161,7 @@ def decide(
         F.broadcast(launches_df(features_df.sparkSession, launches)),
         on="retailer_id",
         how="inner",
-    ).filter(campaign_audience_column(campaigns))
+    ).filter(campaign_audience_column(campaigns) & in_wave_column(waves))
     return (
         with_channel_candidates(audience_df)
         .withColumn("is_first_channel", F.col("channel") == F.element_at("channels", 1))
@@ -170,7 +175,7 @@ def decide(
                 current_run_ids=[launch_.run_id for launch_ in launches],
             )
         )
-        .transform(lambda df: with_variant(df, campaigns))
+        .transform(lambda df: with_variant(df, campaigns, waves))
         .select(*DECIDED_COLUMNS)
     )
 

@@ -2,6 +2,7 @@
 one event per customer and channel in campaign_events (Spark).
 
     campaigns launch fresh-mart-winback [--run-id ID] [--as-of 2026-11-01]
+    campaigns launch spring-subjects --wave 2 --as-of 2026-11-01   (adaptive: one wave)
     spark-submit jobs/cli.py launch --all
 """
 
@@ -19,7 +20,7 @@ from jobs.commands.common import (
     run_id_argument,
     spark_job,
 )
-from jobs.config import load_conf
+from jobs.config import Conf, load_conf
 from jobs.errors import OperatorError
 from jobs.metrics.publish import publish
 from jobs.metrics.runs import launch_figures
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="logical date or time of the run, UTC (default: today 00:00)",
     )
     parser.add_argument(
+        "--wave",
+        type=int,
+        default=None,
+        help="adaptive campaigns: launch this wave (1..waves) with its decided weights",
+    )
+    parser.add_argument(
         "--skip-quality",
         action="store_true",
         help="skip the Great Expectations gates (not for production)",
@@ -53,8 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
     conf = load_conf(args.conf, profile=args.profile)
-    ids = sorted(conf.campaigns) if args.all else list(args.campaign_ids)
-    launches = plan_launches(conf, ids, as_of, run_id=args.run_id)  # before Spark starts
+    ids = _campaign_ids(conf, args)
+    # before Spark starts
+    launches = plan_launches(conf, ids, as_of, run_id=args.run_id, wave=args.wave)
     started = time.monotonic()
     with spark_job(args, app_name="campaigns-launch", conf=conf) as job:
         report = launch_campaigns(
@@ -71,3 +79,18 @@ def run(args: argparse.Namespace) -> int:
             "retailers' rows at their source and launch them again."
         )
     return 0
+
+
+def _campaign_ids(conf: Conf, args: argparse.Namespace) -> list[str]:
+    """The named campaigns, or with --all those of the mode asked for: every fixed one,
+    or with --wave every adaptive one (their own DAGs send adaptive runs wave by wave)."""
+    if not args.all:
+        return list(args.campaign_ids)
+    wanted_adaptive = args.wave is not None
+    chosen = [c for c, cc in conf.campaigns.items() if cc.allocation.is_adaptive == wanted_adaptive]
+    for skipped in sorted(set(conf.campaigns) - set(chosen)):
+        emit(
+            f"skipped {skipped}: "
+            + ("not adaptive" if wanted_adaptive else "adaptive, sent in waves (--wave K)")
+        )
+    return sorted(chosen)

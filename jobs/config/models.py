@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -182,10 +183,75 @@ class OfferRule(StrictModel):
 
 class Variant(StrictModel):
     variant_id: Identifier
-    weight: float = Field(gt=0)
+    weight: float = Field(default=1.0, gt=0)
     offer: OfferRule | None = None
     templates: dict[Channel, Identifier] = Field(default_factory=dict)
     variables: dict[str, str] = Field(default_factory=dict)
+
+
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration_seconds(text: str) -> int:
+    """'30m', '4h' or '1d' in seconds: how long a campaign waits between its waves."""
+    value, unit = text[:-1], text[-1:]
+    if unit not in _DURATION_UNITS or not value.isdigit() or int(value) == 0:
+        raise ValueError(f"'{text}' is not a duration; write a whole number and m, h or d: '4h'")
+    return int(value) * _DURATION_UNITS[unit]
+
+
+class StopRule(StrictModel):
+    """When an adaptive campaign stops exploring: at `confidence` that no variant beats the
+    leader by more than `min_improvement` of the leader's rate (relative: 0.01 is 1 %), the
+    rest of the audience gets the leader (the "value remaining" rule of Scott 2015, which
+    Braze's Intelligent Selection and Google's content experiments used)."""
+
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+    min_improvement: float = Field(default=0.01, gt=0, lt=1)
+
+
+class Allocation(StrictModel):
+    """How a campaign's audience is split between its variants.
+
+    `fixed`: by the variants' weights, once per run. `adaptive`: in `waves` sends
+    `wave_interval` apart; the first explores an even split over `exploration_share`
+    of the audience, each later one is weighted by Thompson sampling on `metric` as
+    engagement comes in (jobs/allocation). The holdout is never adapted.
+    """
+
+    mode: Literal["fixed", "adaptive"] = "fixed"
+    metric: Literal["click", "open", "conversion"] = "click"
+    waves: int = Field(default=4, ge=2, le=24)
+    exploration_share: float = Field(default=0.2, gt=0, lt=1)
+    wave_interval: str = "4h"
+    stop: StopRule = StopRule()
+
+    @field_validator("wave_interval")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        _duration_seconds(value)
+        return value
+
+    @property
+    def is_adaptive(self) -> bool:
+        return self.mode == "adaptive"
+
+    @property
+    def wave_interval_seconds(self) -> int:
+        return _duration_seconds(self.wave_interval)
+
+    def wave_bounds(self, wave: int) -> tuple[float, float]:
+        """The slice [low, high) of the unit interval whose customers make up `wave`: the
+        first takes `exploration_share`, the later ones split the rest evenly."""
+        if not 1 <= wave <= self.waves:
+            raise ValueError(f"wave {wave} is not one of 1..{self.waves}")
+        if wave == 1:
+            return 0.0, self.exploration_share
+
+        def edge(k: int) -> float:  # one formula for both sides: slices never overlap
+            return self.exploration_share + k * (1 - self.exploration_share) / (self.waves - 1)
+
+        return edge(wave - 2), 1.0 if wave == self.waves else edge(wave - 1)
 
 
 class Schedule(StrictModel):
@@ -234,6 +300,7 @@ class CampaignConfig(StrictModel):
     templates: dict[Channel, Identifier]
     variables: dict[str, str] = Field(default_factory=dict)
     schedule: Schedule = Schedule()
+    allocation: Allocation = Allocation()
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -259,6 +326,25 @@ class CampaignConfig(StrictModel):
         if missing:
             raise ValueError(f"no template given for channel(s) {missing} in 'templates'")
         return self
+
+    @field_validator("allocation")
+    @classmethod
+    def _adaptive_is_possible(cls, allocation: Allocation, info: ValidationInfo) -> Allocation:
+        variants: list[Variant] = info.data.get("variants") or []
+        if not allocation.is_adaptive or not variants:
+            return allocation
+        if len(variants) < 2:
+            raise ValueError(
+                "allocation mode 'adaptive' chooses between variants, and this campaign has "
+                "one: add a variant or use mode 'fixed'"
+            )
+        weighted = [v.variant_id for v in variants if v.weight != 1]
+        if weighted:
+            raise ValueError(
+                f"variants {weighted} set a weight, but under allocation mode 'adaptive' the "
+                "waves decide the weights: remove 'weight' (or use mode 'fixed')"
+            )
+        return allocation
 
 
 class SparkSettings(StrictModel):

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jobs.allocation.waves import launched_run_ids
 from jobs.audience.launch import default_run_id
 from jobs.config import Conf
 from jobs.errors import OperatorError
@@ -41,23 +42,25 @@ class RunOutcome:
 
 
 def run_outcome(store: DeltaStore, conf: Conf, campaign_id: str, as_of: date) -> RunOutcome:
-    """The run launched for `campaign_id` on `as_of`, read from its retailer's partition."""
+    """The run launched for `campaign_id` on `as_of` (all its waves, for an adaptive
+    campaign), read from its retailer's partition."""
     campaign = conf.campaign(campaign_id)
     run_id = default_run_id(campaign.campaign_id, datetime.combine(as_of, time.min, UTC))
+    run_ids = launched_run_ids(campaign, run_id)
     partition = {"retailer_id": [campaign.retailer_id]}
-    events = _of_run(
-        store.read_arrow(CAMPAIGN_EVENTS.name, columns=["run_id"], partitions=partition), run_id
+    events = _of_runs(
+        store.read_arrow(CAMPAIGN_EVENTS.name, columns=["run_id"], partitions=partition), run_ids
     )
-    sends = _of_run(
+    sends = _of_runs(
         store.read_arrow(MESSAGE_SENDS.name, columns=["run_id", "status"], partitions=partition),
-        run_id,
+        run_ids,
     )
     statuses = Counter(sends.column("status").to_pylist())
     return RunOutcome(run_id, campaign.retailer_id, events.num_rows, statuses)
 
 
-def _of_run(table: pa.Table, run_id: str) -> pa.Table:
-    return table.filter(pc.equal(table["run_id"], run_id))
+def _of_runs(table: pa.Table, run_ids: list[str]) -> pa.Table:
+    return table.filter(pc.is_in(table["run_id"], pa.array(run_ids, pa.string())))
 
 
 def require_complete(outcome: RunOutcome, *, max_failed_share: float, allow_pending: bool) -> None:

@@ -28,6 +28,8 @@ REPORTS = (
     "rpt_deliverability",
     "rpt_daily_sends",
     "rpt_warming",
+    "rpt_allocation_waves",
+    "rpt_adaptive_readout",
 )
 Rows = list[dict[str, Any]]
 
@@ -105,6 +107,7 @@ def render_dashboard(retailer: RetailerConfig, reports: dict[str, Rows]) -> str:
         _table(
             "Experiments", reports["rpt_experiment_readout"], EXPERIMENT_COLUMNS, key="variant_id"
         ),
+        *_adaptive_sections(reports["rpt_allocation_waves"], reports["rpt_adaptive_readout"]),
         _table(
             "Deliverability", reports["rpt_deliverability"], DELIVERABILITY_COLUMNS, key="sent_on"
         ),
@@ -153,6 +156,32 @@ EXPERIMENT_COLUMNS = (
     "p_value",
     "is_sample_too_small",
 )
+ADAPTIVE_COLUMNS = (
+    "campaign_id",
+    "run_id",
+    "variant_id",
+    "metric",
+    "sent",
+    "successes",
+    "estimator",
+    "rate",
+    "rate_ci_low",
+    "rate_ci_high",
+    "pooled_rate",
+    "share_covered",
+    "is_winner",
+)
+WAVE_COLUMNS = (
+    "run_id",
+    "wave",
+    "variant_id",
+    "weight",
+    "prob_best",
+    "sent",
+    "successes",
+    "rate",
+    "is_stopped",
+)
 DELIVERABILITY_COLUMNS = (
     "sent_on",
     "ip_pool",
@@ -175,6 +204,24 @@ WARMING_COLUMNS = (
     "reason",
     "has_capacity_alert",
 )
+
+
+def _adaptive_sections(waves: Rows, readout: Rows) -> list[str]:
+    """Adaptive runs: each wave's weights and results, and each variant's wave-stratified
+    rate with its interval (the pooled one beside it, for comparison). None without any."""
+    if not readout:
+        return []
+    return [
+        _chart(
+            "Adaptive runs: each variant's rate, wave-stratified (95% interval)",
+            intervals(
+                [f"{r['run_id']} / {r['variant_id']}" for r in readout],
+                [(r["rate"], r["rate_ci_low"], r["rate_ci_high"]) for r in readout],
+            ),
+        ),
+        _table("Adaptive runs: estimates", readout, ADAPTIVE_COLUMNS, key="run_id"),
+        _table("Adaptive runs: waves", waves, WAVE_COLUMNS, key="run_id"),
+    ]
 
 
 def _by_day(rows: Rows) -> tuple[list[str], dict[str, list[int]]]:

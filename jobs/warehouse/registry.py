@@ -297,6 +297,39 @@ CAPACITY_ALERTS = TableSpec(
     ),
 )
 
+VARIANT_ALLOCATIONS = TableSpec(
+    name="variant_allocations",
+    schema=_schema(
+        ("retailer_id", _STRING, False),
+        ("campaign_id", _STRING, False),
+        ("run_id", _STRING, False),
+        ("wave", _INT, False),
+        ("wave_run_id", _STRING, False),
+        ("variant_id", _STRING, False),
+        ("weight", _DOUBLE, False),
+        ("metric", _STRING, False),
+        ("trials", _LONG, False),
+        ("successes", _LONG, False),
+        ("alpha", _DOUBLE, False),
+        ("beta", _DOUBLE, False),
+        ("prob_best", _DOUBLE, False),
+        ("value_remaining", _DOUBLE, True),
+        ("is_stopped", _BOOL, False),
+        ("winner_variant_id", _STRING, True),
+        ("decided_at", _TS, False),
+    ),
+    partition_by=("retailer_id",),
+    description=(
+        "One row per variant of each wave of an adaptive campaign run (allocation mode "
+        "'adaptive'): the weight its customers were assigned with, and what it was decided "
+        "from: the earlier waves' sent customers (trials) and successes on the campaign's "
+        "metric, the Beta(alpha, beta) posterior, the probability of being the best, and "
+        "whether exploration had stopped (then the winner has weight 1). `run_id` is the "
+        "logical run; the wave's events carry `wave_run_id`. Written once per wave, never "
+        "changed: relaunching a wave assigns the same customers the same variants."
+    ),
+)
+
 DELIVERY_LEASE = TableSpec(
     name="delivery_lease",
     schema=_schema(
@@ -330,6 +363,7 @@ TABLES: dict[str, TableSpec] = {
         ATTRIBUTED_ORDERS,
         WARMING_SCHEDULE,
         CAPACITY_ALERTS,
+        VARIANT_ALLOCATIONS,
         DELIVERY_LEASE,
     )
 }

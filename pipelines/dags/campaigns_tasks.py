@@ -120,6 +120,16 @@ def campaigns(conf_dir: Path | None = None) -> list[dict[str, Any]]:
     return found
 
 
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> int:
+    """'30m', '4h', '1d' in seconds (the grammar jobs/config/models.py validates; the DAGs
+    cannot import the project, so a malformed value reaches validate_config's error)."""
+    value, unit = text[:-1], text[-1:]
+    return int(value) * DURATION_UNITS[unit] if value.isdigit() and unit in DURATION_UNITS else 0
+
+
 def schedule_of(campaign: dict[str, Any]) -> tuple[str | None, datetime]:
     """The Airflow schedule and start of a campaign's `schedule:` block."""
     schedule = campaign.get("schedule") or {}

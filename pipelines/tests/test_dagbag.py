@@ -111,3 +111,51 @@ def test_every_task_runs_a_command_the_campaigns_cli_has(bag: DagBag) -> None:
             assert task.op_kwargs["command"][0] in known, (dag.dag_id, task.task_id)
     reporting = bag.dags["daily_reporting"]
     assert reporting.get_task("campaign_results").op_kwargs["command"] == ["results"]
+
+
+def test_an_adaptive_campaign_runs_its_waves_each_decided_from_the_ones_before() -> None:
+    from campaign_launch import launch_dag
+
+    campaign = {
+        "campaign_id": "fresh-mart-subjects",
+        "retailer_id": "fresh-mart",
+        "schedule": {"kind": "cron", "cron": "0 9 * * MON"},
+        "allocation": {"mode": "adaptive", "waves": 3, "wave_interval": "90m"},
+    }
+    dag = launch_dag(campaign)
+
+    chain = [("validate_config", "check_inputs"), ("check_inputs", "decide_wave_1")]
+    for wave in (1, 2, 3):
+        chain += [
+            (f"decide_wave_{wave}", f"launch_wave_{wave}"),
+            (f"launch_wave_{wave}", f"deliver_wave_{wave}"),
+        ]
+        if wave < 3:
+            chain += [
+                (f"deliver_wave_{wave}", f"wait_wave_{wave}"),
+                (f"wait_wave_{wave}", f"ingest_wave_{wave}"),
+                (f"ingest_wave_{wave}", f"decide_wave_{wave + 1}"),
+            ]
+    assert edges(dag) == {*chain, ("deliver_wave_3", "check_run")}
+    assert dag.get_task("launch_wave_2").op_kwargs["command"] == [
+        "launch",
+        "fresh-mart-subjects",
+        "--wave",
+        "2",
+        "--as-of",
+        "{{ ds }}",
+    ]
+    assert dag.get_task("decide_wave_3").op_kwargs["command"][:4] == [
+        "decide-allocation",
+        "fresh-mart-subjects",
+        "--wave",
+        "3",
+    ]
+    assert dag.get_task("wait_wave_1").time_to_wait.total_seconds() == 90 * 60
+    assert dag.get_task("deliver_wave_2").pool == "campaigns_delivery"
+
+    conversions = launch_dag(
+        {**campaign, "allocation": {**campaign["allocation"], "metric": "conversion"}}
+    )
+    assert ("ingest_wave_1", "attribute_wave_1") in edges(conversions)
+    assert ("attribute_wave_1", "decide_wave_2") in edges(conversions)

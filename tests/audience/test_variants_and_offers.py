@@ -11,8 +11,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from scipy.stats import chisquare
 
+from jobs.allocation.waves import WaveLaunch
 from jobs.audience.offers import hmac_sha256_hex, with_offer
-from jobs.audience.variants import with_variant
+from jobs.audience.variants import in_wave_column, with_variant
 from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig
 from tests.conftest import T0
 
@@ -105,6 +106,59 @@ def test_same_customer_id_at_two_retailers_is_bucketed_independently(
     }
 
     assert sum(r1[k] == r2[k] for k in r1) < 0.5 * 3_000
+
+
+def adaptive() -> CampaignConfig:
+    """Three unweighted variants sent in three waves, the first over a fifth."""
+    return campaign(
+        variants=[{"variant_id": v} for v in "abc"],
+        allocation={"mode": "adaptive", "waves": 3, "exploration_share": 0.2},
+    )
+
+
+def wave(number: int, weights: dict[str, float], run_id: str = "promo-20261101") -> WaveLaunch:
+    return WaveLaunch(run_id, number, adaptive().allocation.wave_bounds(number), weights)
+
+
+def test_waves_split_a_run_into_disjoint_slices_that_a_relaunch_takes_again(
+    spark: SparkSession,
+) -> None:
+    people = customers(spark, 20_000)
+    even = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}
+
+    def members(number: int, run_id: str = "promo-20261101") -> set[str]:
+        launched = {"promo": wave(number, even, run_id)}
+        return {r.customer_id for r in people.filter(in_wave_column(launched)).collect()}
+
+    waves = [members(k) for k in (1, 2, 3)]
+
+    assert sum(len(w) for w in waves) == 20_000 and len(set().union(*waves)) == 20_000
+    assert abs(len(waves[0]) - 4_000) < 250 and abs(len(waves[1]) - 8_000) < 350
+    assert members(2) == waves[1]  # the same wave again: the same customers
+    assert len(members(1, "promo-20261108") & waves[0]) < 0.3 * len(waves[0])  # next run: new
+
+
+def test_a_wave_assigns_by_its_weights_and_keeps_the_holdout(spark: SparkSession) -> None:
+    people = customers(spark, 50_000)
+    launched = {"promo": wave(2, {"a": 0.0, "b": 0.25, "c": 0.75})}
+
+    def split(df: DataFrame) -> dict[str, int]:
+        return {r.variant_id: r["count"] for r in df.groupBy("variant_id").count().collect()}
+
+    counts = split(with_variant(people, [adaptive()], launched))
+    fixed = {r.customer_id: r.variant_id for r in with_variant(people, [campaign()]).collect()}
+    weighted = {
+        r.customer_id: r.variant_id for r in with_variant(people, [adaptive()], launched).collect()
+    }
+
+    assert "a" not in counts  # weight 0: nobody
+    expected = [0.1 * 50_000, 0.9 * 0.25 * 50_000, 0.9 * 0.75 * 50_000]
+    _, p_value = chisquare([counts[k] for k in (HOLDOUT_VARIANT, "b", "c")], expected)
+    assert p_value > 0.001, counts
+    # the holdout is the same customers whatever the wave's weights
+    assert {c for c, v in fixed.items() if v == HOLDOUT_VARIANT} == {
+        c for c, v in weighted.items() if v == HOLDOUT_VARIANT
+    }
 
 
 def test_hmac_matches_the_standard_library(spark: SparkSession) -> None:

@@ -238,3 +238,45 @@ def test_the_cron_forms_airflow_reads_are_accepted(conf_dir: Path, cron: str) ->
     )
 
     assert load_conf(conf_dir).campaign("fresh-mart-winback").schedule.cron == cron
+
+
+ADAPTIVE = {"mode": "adaptive", "metric": "click", "waves": 3, "wave_interval": "4h"}
+
+
+@pytest.mark.parametrize(
+    ("allocation", "field", "said"),
+    [
+        ({**ADAPTIVE, "waves": 1}, "allocation.waves", "greater than or equal to 2"),
+        ({**ADAPTIVE, "metric": "revenue"}, "allocation.metric", "'click', 'open' or"),
+        ({**ADAPTIVE, "wave_interval": "4 hours"}, "allocation.wave_interval", "write a whole"),
+        ({**ADAPTIVE, "exploration_share": 1.5}, "allocation.exploration_share", "less than 1"),
+        ({**ADAPTIVE, "stop": {"confidence": 2}}, "allocation.stop.confidence", "less than 1"),
+        ({**ADAPTIVE, "explore": 0.2}, "allocation.explore", "Extra inputs"),
+        (ADAPTIVE, "allocation", "the waves decide the weights: remove 'weight'"),
+    ],
+)
+def test_bad_allocation_is_refused_with_file_and_field(
+    conf_dir: Path, allocation: dict[str, object], field: str, said: str
+) -> None:
+    path = conf_dir / "campaigns" / "fresh-mart-winback.yaml"
+    edit_yaml(path, {"allocation": allocation})
+
+    (problem,) = problems_of(conf_dir)
+
+    assert problem.startswith(f"{path}: {field}:") and said in problem, problem
+
+
+def test_an_adaptive_campaign_needs_two_variants_and_no_weights(conf_dir: Path) -> None:
+    path = conf_dir / "campaigns" / "green-grocer-welcome.yaml"
+    edit_yaml(path, {"allocation": ADAPTIVE})
+
+    (problem,) = problems_of(conf_dir)
+
+    assert problem.startswith(f"{path}: allocation:") and "this campaign has one" in problem
+
+    two = [{"variant_id": "plain"}, {"variant_id": "warm"}]
+    edit_yaml(path, {"allocation": ADAPTIVE, "variants": two})
+    allocation = load_conf(conf_dir).campaign("green-grocer-welcome").allocation
+    assert allocation.is_adaptive and allocation.wave_interval_seconds == 4 * 3600
+    bounds = [edge for k in (1, 2, 3) for edge in allocation.wave_bounds(k)]
+    assert bounds == pytest.approx([0, 0.2, 0.2, 0.6, 0.6, 1.0])

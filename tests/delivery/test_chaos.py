@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from jobs.config import load_conf
@@ -33,6 +34,8 @@ from tests.delivery.processes import (
     total,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow  # long: started first (tests/conftest.py)
 
 KILLS = 3
 # Slow enough that runs are still sending when they are killed: about 30 s of requests.

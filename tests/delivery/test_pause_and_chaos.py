@@ -12,6 +12,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from jobs.config import Conf, load_conf
 from jobs.delivery.controls import request_control
 from jobs.providers.routing import ProviderRouter
@@ -30,6 +32,8 @@ from tests.delivery.processes import (
     total,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow  # long: started first (tests/conftest.py)
 
 
 def test_pause_takes_effect_within_seconds_and_resume_completes(

@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import requests
 
 from jobs.dev.clusters import foreground
@@ -28,6 +29,8 @@ from tests.delivery.processes import (
     simulator_process,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow  # long: started first (tests/conftest.py)
 
 LABELS_ALLOWED = {"__name__", "retailer_id", "channel", "status", "reason", "job", "table", "stage"}
 LABELS_ALLOWED |= {"instance", "pipeline", "le"}  # the scrape's and the Pushgateway's

@@ -337,3 +337,16 @@ def test_an_accepted_batch_without_a_result_for_every_recipient_is_unclear(answe
 
     with pytest.raises(UnclearAnswerError, match=r"gave no valid result for (1|2)"):
         parse_send_results(request, answer)
+
+
+def test_the_simulator_engagement_controls_set_variant_truth_and_time_of_day(
+    simulator: Server,
+) -> None:
+    server, sim = simulator
+    admin(server, "engagement", {"variants": {"hot": {"clicked": 0.5}}, "scale": 0.5})
+    refused = requests.post(f"{server.url}/_admin/engagement", json={"scale": "evening"}, timeout=5)
+
+    assert refused.status_code == 400 and "scale is a number" in refused.json()["message"]
+    assert sim.variant_engagement["hot"] == {"clicked": 0.5} and sim.engagement_scale == 0.5
+    scaled = sim.engagement.for_variant(sim.variant_engagement, "hot").scaled(0.5)
+    assert scaled.clicked == 0.25 and scaled.opened == sim.engagement.opened * 0.5

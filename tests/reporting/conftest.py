@@ -194,6 +194,19 @@ def sql_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
         ],
     )  # fmt: skip
     write(store, "message_sends", other_tenant_sends())
+    # run-1 read as the first wave of an adaptive run on opens (one opener an arm)
+    write(
+        store,
+        "variant_allocations",
+        [
+            {"retailer_id": "fresh-mart", "campaign_id": CAMPAIGN, "run_id": "run-0",
+             "wave": 1, "wave_run_id": RUN, "variant_id": variant, "weight": 0.5,
+             "metric": "open", "trials": 0, "successes": 0, "alpha": 1.0, "beta": 1.0,
+             "prob_best": 0.5, "value_remaining": None, "is_stopped": False,
+             "winner_variant_id": None, "decided_at": T}
+            for variant in ("control", "ten-percent")
+        ],
+    )  # fmt: skip
     write(
         store,
         "orders",

@@ -10,6 +10,8 @@ from nbclient import NotebookClient
 from jobs.warehouse.store import DeltaStore
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # long: started first (tests/conftest.py)
+
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
 

@@ -41,6 +41,28 @@ def test_every_sql_file_runs_against_the_fixture_tables(catalog: SparkSession) -
         assert rows, f"{path.name} returned nothing on the fixture"
 
 
+def test_adaptive_readout_of_a_single_wave_with_its_smoothed_interval(
+    catalog: SparkSession,
+) -> None:
+    row = one(catalog, "select * from rpt_adaptive_readout where variant_id = 'control'")
+    z = one(catalog, "select z_critical from dim_reporting_settings")["z_critical"]
+    # 4 sent, 1 opened; the variance uses (1 + 1) / (4 + 2) = 1/3: se = sqrt(2/9 / 4)
+    se = (1 / 3 * 2 / 3 / 4) ** 0.5
+    assert (row["estimator"], row["sent"], row["successes"]) == ("single wave", 4, 1)
+    assert row["rate"] == row["pooled_rate"] == 0.25 and row["share_covered"] == 1
+    assert row["rate_ci_low"] == pytest.approx(0.25 - z * se)
+    assert row["rate_ci_high"] == pytest.approx(0.25 + z * se)
+    assert row["is_winner"] is False
+    wave = one(catalog, "select * from rpt_allocation_waves where variant_id = 'ten-percent'")
+    assert (wave["wave"], wave["weight"], wave["sent"], wave["opened"], wave["rate"]) == (
+        1,
+        0.5,
+        4,
+        1,
+        0.25,
+    )
+
+
 def test_incremental_revenue_and_roi_against_the_holdout(catalog: SparkSession) -> None:
     arm = one(catalog, "select * from rpt_campaign_roi where variant_id = 'ten-percent'")
     # ten-percent: 4 recipients, orders of 1000 and 3000 in the window -> 1000 a recipient;

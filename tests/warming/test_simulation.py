@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from pyspark.sql import SparkSession
 
 from jobs.config import load_conf
 from jobs.warehouse import Warehouse
 from jobs.warming.simulation import Scenario, WarmingSimulation
 from tests.conftest import REPO_CONF, REPO_ROOT
+
+pytestmark = pytest.mark.slow  # long: started first (tests/conftest.py)
 
 
 def test_four_weeks_ramp_hold_on_a_bounce_spike_back_off_and_recover(

@@ -7,13 +7,23 @@ campaigns bench delivery   1M events through the Flink delivery job
 campaigns bench templates  the template library to 350 workspaces: first, change, none
 campaigns bench chaos      kill -9s against a provider without deduplication: in doubt, lag
 campaigns bench maintain   a warehouse after 50 delivery runs, before and after upkeep
+campaigns bench adaptive   adaptive allocation vs a fixed split over simulated campaigns
 """
 
 from __future__ import annotations
 
 import argparse
 
-from jobs.dev.bench import audience, chaos, delivery, maintain, provider, seed, templates
+from jobs.dev.bench import (
+    adaptive,
+    audience,
+    chaos,
+    delivery,
+    maintain,
+    provider,
+    seed,
+    templates,
+)
 from jobs.dev.commands import seed as seed_command
 
 
@@ -48,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     maintain.add_arguments(sub)
     sub.set_defaults(bench_run=maintain.run)
+
+    sub = benches.add_parser(
+        "adaptive", help="adaptive allocation vs a fixed even split over simulated campaigns"
+    )
+    adaptive.add_arguments(sub)
+    sub.set_defaults(bench_run=adaptive.run)
 
     sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
     templates.add_arguments(sub)

@@ -4,7 +4,7 @@
 /ws/{workspace_id}/templates/{channel}/create|update|list
 /ws/{workspace_id}/events/export?cursor=&limit=
 /_admin/state  /_admin/faults  /_admin/pools  /_admin/rate_limits  /_admin/messages
-/_admin/requests  /_admin/message_requests
+/_admin/requests  /_admin/message_requests  /_admin/engagement
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ class Simulator:
     render_mode: RenderMode = "sample"
     engagement: EngagementRates = field(default_factory=EngagementRates)
     variant_engagement: dict[str, dict[str, float]] = field(default_factory=dict)
+    # How engaged the audience is now, against the rates above (a time-of-day effect):
+    # the opens and clicks of a message accepted now are scaled by it.
+    engagement_scale: float = 1.0
     faults: Faults = field(default_factory=Faults)
     pools: dict[str, PoolCap] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
@@ -256,6 +259,7 @@ def _deliver(
         "campaign_run_id": body.get("campaign_run_id"),
         "properties": properties,
         "accepted_at": sim.clock().isoformat(),
+        "engagement_scale": sim.engagement_scale,
     }
     ws.messages.append(message)
     ws.counters["accepted"] += 1
@@ -269,7 +273,9 @@ def _expand_events(sim: Simulator, ws: WorkspaceState) -> None:
     cheap; the stream is append-only, which is what makes cursors stable.
     """
     for message in ws.messages[ws.expanded_messages :]:
-        rates = sim.engagement.for_variant(sim.variant_engagement, message.get("variant_id"))
+        rates = sim.engagement.for_variant(
+            sim.variant_engagement, message.get("variant_id")
+        ).scaled(message.get("engagement_scale", 1.0))
         for event in engagement_events(message, rates):
             ws.events.append(event)
             if sim.random.random() < rates.duplicate_rate:
@@ -475,6 +481,27 @@ async def admin_rate_limits(request: web.Request) -> web.Response:
     return web.json_response({"message": "success"})
 
 
+async def admin_engagement(request: web.Request) -> web.Response:
+    """{"variants": {"<variant_id>": {"clicked": 0.1, ...}}, "scale": 0.5}: the engagement
+    rates of variants (the truth an experiment should find), and how engaged the audience
+    is from now on (both optional)."""
+    sim = request.app[SIMULATOR]
+    body = await _json_body(request)
+    variants, scale = body.get("variants", {}), body.get("scale", sim.engagement_scale)
+    if not isinstance(scale, int | float) or not 0 <= scale <= 10:
+        _reject(400, f"scale is a number from 0 to 10, not {scale!r}")
+    if not isinstance(variants, dict):
+        _reject(400, 'variants maps a variant id to its rates, e.g. {"a": {"clicked": 0.1}}')
+    for variant_id, rates in variants.items():
+        try:
+            sim.engagement.for_variant({str(variant_id): rates}, str(variant_id))
+        except (TypeError, ValueError) as error:
+            _reject(400, f"rates of variant {variant_id}: {error}")
+        sim.variant_engagement[str(variant_id)] = dict(rates)
+    sim.engagement_scale = float(scale)
+    return web.json_response({"message": "success"})
+
+
 async def admin_requests(request: web.Request) -> web.Response:
     """Arrival times (monotonic seconds) of a workspace's requests, to audit rate limits."""
     ws = _workspace(request.app[SIMULATOR], request.query.get("workspace_id"))
@@ -517,6 +544,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/_admin/faults", admin_faults)
     app.router.add_post("/_admin/pools", admin_pools)
     app.router.add_post("/_admin/rate_limits", admin_rate_limits)
+    app.router.add_post("/_admin/engagement", admin_engagement)
     app.router.add_get("/_admin/messages", admin_messages)
     app.router.add_get("/_admin/requests", admin_requests)
     app.router.add_get("/_admin/message_requests", admin_message_requests)

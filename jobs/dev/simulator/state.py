@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -105,6 +105,14 @@ class EngagementRates:
         self, overrides: dict[str, dict[str, float]], variant: str | None
     ) -> EngagementRates:
         return EngagementRates(**{**asdict(self), **overrides.get(variant or "", {})})
+
+    def scaled(self, factor: float) -> EngagementRates:
+        """The same rates with opens and clicks scaled by `factor` (at most 1)."""
+        if factor == 1.0:
+            return self
+        return replace(
+            self, opened=min(1.0, self.opened * factor), clicked=min(1.0, self.clicked * factor)
+        )
 
 
 def utc_now() -> datetime:
