@@ -32,7 +32,19 @@ def test_each_retailers_dashboard_shows_only_its_own_report_numbers(
             loopback_only(page, server.url)
             for retailer in conf.retailers.values():
                 page.goto(f"{server.url}/{retailer.retailer_id}/")
-                assert page.locator("section.chart svg").count() == 5
+                adaptive = catalog.sql(
+                    "select * from rpt_adaptive_readout where retailer_id = :r",
+                    args={"r": retailer.retailer_id},
+                ).collect()
+                # five charts, and the adaptive runs' chart where the retailer has one
+                assert page.locator("section.chart svg").count() == 5 + bool(adaptive)
+                shown_rates = page.locator(
+                    "section.table", has_text="Adaptive runs: estimates"
+                ).locator('td[data-metric="rate"]')
+                assert sorted(
+                    shown_rates.nth(i).get_attribute("data-value") or ""
+                    for i in range(shown_rates.count())
+                ) == sorted(str(row["rate"]) for row in adaptive)
                 expected = catalog.sql(
                     "select * from rpt_campaign_performance where retailer_id = :r",
                     args={"r": retailer.retailer_id},
