@@ -11,7 +11,9 @@ with sends as (
         variant_id,
         is_holdout,
         status,
-        completed_at
+        completed_at,
+        -- what the provider bills the message as: a text each of its segments
+        coalesce(segments, 1) as billed_units
     from message_sends
 ),
 
@@ -42,6 +44,7 @@ final as (
         sends.variant_id,
         sends.status,
         sends.completed_at,
+        sends.billed_units,
         sends.is_holdout,
         coalesce(engagement.ip_pool, dim_retailers.ip_pool) as ip_pool,
         coalesce(engagement.is_delivered, false) as is_delivered,

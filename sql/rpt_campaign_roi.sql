@@ -1,7 +1,8 @@
 -- Incrementality and ROI per campaign and variant: each treatment arm against the
 -- campaign's holdout, over the conversion window (dim_reporting_settings).
 --   incremental revenue = (revenue per recipient - holdout's) x recipients
---   cost = sends x the channel's cost per thousand / 1000 + discounts of redeemed offers
+--   cost = billed units (a send; a text: each segment) x the channel's cost per
+--          thousand / 1000 + discounts of redeemed offers
 --   roi = (incremental revenue - cost) / cost
 with arms as (
     select
@@ -34,7 +35,8 @@ send_costs as (
         fct_message_sends.campaign_id,
         fct_message_sends.variant_id,
         count(*) as sends,
-        sum(dim_channel_costs.cost_per_thousand_cents) / 1000.0 as send_cost_cents
+        sum(dim_channel_costs.cost_per_thousand_cents * fct_message_sends.billed_units) / 1000.0
+            as send_cost_cents
     from fct_message_sends
     inner join dim_channel_costs
         on fct_message_sends.channel = dim_channel_costs.channel

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from pyspark.sql import SparkSession
 
 from jobs.config.models import Profile, SparkSettings
@@ -48,3 +49,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     collection order, so a long file handed out last keeps one worker busy while the
     other has nothing left (five minutes of a full run, measured)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+SMS_ACCOUNT = {
+    "provider": "twilio",
+    "account_sid": "AC-freshmart",
+    "base_url": "http://127.0.0.1:8610/sms",
+    "auth_token_env": "CAMPAIGNS_FRESHMART_SMS_TOKEN",
+    "sender": {"number": "+13125550100", "kind": "toll_free"},
+}
+
+
+def add_sms(conf_root: Path, *, sender: dict[str, object] | None = None) -> Path:
+    """fresh-mart texts too (its winback campaign on email, push and sms) through its own
+    SMS account; `conf_root` is a writable copy of conf/."""
+    retailer_file = conf_root / "retailers" / "fresh-mart.yaml"
+    retailer = yaml.safe_load(retailer_file.read_text())
+    retailer["channels"] = ["email", "push", "sms"]
+    retailer["sms"] = {**SMS_ACCOUNT, "sender": sender or SMS_ACCOUNT["sender"]}
+    retailer_file.write_text(yaml.safe_dump(retailer, sort_keys=False))
+    campaign_file = conf_root / "campaigns" / "fresh-mart-winback.yaml"
+    campaign = yaml.safe_load(campaign_file.read_text())
+    campaign["channels"] = ["email", "push", "sms"]
+    campaign["templates"]["sms"] = "winback-sms"
+    campaign_file.write_text(yaml.safe_dump(campaign, sort_keys=False))
+    return conf_root

@@ -12,11 +12,12 @@ import hashlib
 import json
 import logging
 import time
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.allocation.waves import WaveLaunch
@@ -28,6 +29,7 @@ from jobs.audience.events import (
 from jobs.audience.features import FeatureWindows, with_customer_features
 from jobs.audience.offers import with_offer
 from jobs.audience.rules import campaign_audience_column
+from jobs.audience.send_time import with_send_after
 from jobs.audience.suppression import with_channel_candidates, with_suppression_reason
 from jobs.audience.variants import in_wave_column, with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
@@ -54,6 +56,7 @@ DECIDED_COLUMNS = (
     "variant_id",
     "is_holdout",
     "lifetime_spend_cents",
+    "time_zone",
     *PROFILE_VARIABLES,
 )
 
@@ -134,13 +137,37 @@ def launches_df(spark: SparkSession, launches: Sequence[CampaignLaunch]) -> Data
             list(launch_.campaign.channels),
             launch_.retailer.frequency_cap.max_messages,
             launch_.retailer.frequency_cap.window_days,
+            launch_.retailer.timezone,
         )
         for launch_ in launches
     ]
     return spark.createDataFrame(
         rows,
         "retailer_id string, campaign_id string, run_id string, channels array<string>, "
-        "frequency_max int, frequency_window_days int",
+        "frequency_max int, frequency_window_days int, retailer_time_zone string",
+    )
+
+
+# IANA zone names Python knows; a customer's zone outside them falls back to the retailer's.
+KNOWN_TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+
+def customer_zones(customers_df: DataFrame, launches: Sequence[CampaignLaunch]) -> DataFrame:
+    """(retailer, customer, time_zone) of every customer of the launched retailers."""
+    retailer_zones_df = launches_df(customers_df.sparkSession, launches).select(
+        "retailer_id", "retailer_time_zone"
+    )
+    return (
+        customers_df.join(F.broadcast(retailer_zones_df.distinct()), on="retailer_id")
+        .withColumn("time_zone", resolved_time_zone())
+        .select("retailer_id", "customer_id", "time_zone")
+    )
+
+
+def resolved_time_zone() -> Column:
+    """The customer's own zone where it is a known IANA name, else the retailer's."""
+    return F.when(F.col("time_zone").isin(KNOWN_TIME_ZONES), F.col("time_zone")).otherwise(
+        F.col("retailer_time_zone")
     )
 
 
@@ -162,6 +189,7 @@ def decide(
         on="retailer_id",
         how="inner",
     ).filter(campaign_audience_column(campaigns) & in_wave_column(waves))
+    audience_df = audience_df.withColumn("time_zone", resolved_time_zone())
     return (
         with_channel_candidates(audience_df)
         .withColumn("is_first_channel", F.col("channel") == F.element_at("channels", 1))
@@ -187,12 +215,20 @@ def plan_events(
     as_of: datetime,
     created_at: datetime,
     promo_secret: bytes | None,
+    delivery_events_df: DataFrame,
+    customer_zones_df: DataFrame,
 ) -> DataFrame:
-    """The campaign_events rows: eligible candidates with offers and promo codes."""
+    """The campaign_events rows: eligible candidates with offers, promo codes and, for a
+    campaign that asks for it, each message's optimized send time."""
     campaigns = [launch_.campaign for launch_ in launches]
     return (
         decided_df.filter(F.col("suppression_reason").isNull())
         .transform(lambda df: with_offer(df, campaigns, as_of=as_of, promo_secret=promo_secret))
+        .transform(
+            lambda df: with_send_after(
+                df, campaigns, delivery_events_df, customer_zones_df, as_of=as_of
+            )
+        )
         .transform(lambda df: to_campaign_events(df, campaigns, created_at=created_at))
     )
 
@@ -249,7 +285,13 @@ def launch(
     stats = run_statistics(decided_df)  # the first action: computes and caches every decision
     clock.mark("audience, suppression, variants and run statistics")
     events_df = plan_events(
-        decided_df, pending, as_of=as_of, created_at=started_at, promo_secret=promo_secret
+        decided_df,
+        pending,
+        as_of=as_of,
+        created_at=started_at,
+        promo_secret=promo_secret,
+        delivery_events_df=inputs.delivery_events_df,
+        customer_zones_df=customer_zones(inputs.customers_df, pending),
     )
     if gate is not None:
         events_df = events_df.cache()

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.audience.columns import dispatch
-from jobs.warehouse.registry import EMAIL_PATTERN
+from jobs.warehouse.registry import EMAIL_PATTERN, PHONE_PATTERN
 
 REASONS = (
     "unsubscribed",
@@ -25,7 +25,10 @@ REASONS = (
     "already_messaged",
     "frequency_cap",
 )
-CHANNEL_PRIORITY = {"email": 1, "push": 2}
+CHANNEL_PRIORITY = {"email": 1, "push": 2, "sms": 3}
+# Where each channel's address comes from, and what a well-formed one looks like.
+ADDRESS_COLUMNS = {"email": "email", "push": "push_token", "sms": "phone"}
+ADDRESS_PATTERNS = {"email": EMAIL_PATTERN, "sms": PHONE_PATTERN}
 KEYS = ["retailer_id", "customer_id"]
 
 
@@ -33,7 +36,13 @@ def with_channel_candidates(audience_df: DataFrame) -> DataFrame:
     """One row per campaign channel, carrying the channel's address."""
     return audience_df.withColumn("channel", F.explode("channels")).withColumn(
         "address",
-        dispatch([(F.col("channel") == "email", F.col("email"))], F.col("push_token")),
+        dispatch(
+            [
+                (F.col("channel") == channel, F.col(column))
+                for channel, column in ADDRESS_COLUMNS.items()
+            ],
+            F.lit(None).cast("string"),
+        ),
     )
 
 
@@ -107,10 +116,8 @@ def _already_messaged(earlier_df: DataFrame) -> DataFrame:
 def _first_reason() -> F.Column:
     is_valid_contact = dispatch(
         [
-            (
-                F.col("channel") == "email",
-                F.coalesce(F.col("address").rlike(EMAIL_PATTERN), F.lit(False)),
-            )
+            (F.col("channel") == channel, F.coalesce(F.col("address").rlike(pattern), F.lit(False)))
+            for channel, pattern in ADDRESS_PATTERNS.items()
         ],
         F.col("address").isNotNull(),
     )

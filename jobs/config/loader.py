@@ -294,6 +294,10 @@ _OWN_PER_RETAILER: tuple[tuple[str, str, Callable[[RetailerConfig], str]], ...] 
     ("workspace.base_url", "workspace URL", lambda r: _same_url(r.workspace.base_url)),
     ("workspace.api_key_env", "API key variable", lambda r: r.workspace.api_key_env),
     ("slug", "slug (its sending identity and unsubscribe link)", lambda r: r.slug),
+    ("sms.account_sid", "SMS account", lambda r: r.sms.account_sid if r.sms else ""),
+    ("sms.base_url", "SMS account URL", lambda r: _same_url(r.sms.base_url) if r.sms else ""),
+    ("sms.auth_token_env", "SMS token variable", lambda r: r.sms.auth_token_env if r.sms else ""),
+    ("sms.sender.number", "SMS sender number", lambda r: r.sms.sender.number if r.sms else ""),
 )
 
 
@@ -312,6 +316,8 @@ def _shared_between_retailers(
         owners: dict[str, str] = {}
         for retailer, path in sorted(retailers.values(), key=lambda item: str(item[1])):
             value = value_of(retailer)
+            if not value:  # the retailer has no such thing (no SMS account)
+                continue
             other = owners.setdefault(value, retailer.retailer_id)
             if other != retailer.retailer_id:
                 problems.append(

@@ -6,7 +6,7 @@ validated here once so that the jobs can trust it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +25,7 @@ from jobs.config.cron import cron_problem
 # Ids name files, table rows and URL paths: lower case, digits, '-' and '_' only.
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
-Channel = Literal["email", "push"]
+Channel = Literal["email", "push", "sms"]
 HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
@@ -73,6 +73,95 @@ class Workspace(StrictModel):
     deduplicates: bool = False
 
 
+# A number in E.164: '+', a country code that does not start with 0, at most 15 digits.
+# The data-quality gate measures customers' phones against it and suppression records
+# any other as `invalid_contact`, so a number without its country code is never guessed.
+E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
+SenderKind = Literal["long_code", "toll_free", "short_code"]
+# What carriers let each kind of sender number send, in messages per second (US).
+SENDER_MAX_RATE: dict[SenderKind, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
+
+
+class SmsSender(StrictModel):
+    """The number a retailer's texts come from; carriers limit each kind's rate."""
+
+    number: str = Field(pattern=r"^(\+[1-9][0-9]{7,14}|[0-9]{5,6})$")
+    kind: SenderKind = "long_code"
+    # None: the carrier's limit for the kind (1 for a long code, 100 for a short code).
+    messages_per_second: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _within_carrier_limit(self) -> SmsSender:
+        ceiling = SENDER_MAX_RATE[self.kind]
+        if self.messages_per_second is not None and self.messages_per_second > ceiling:
+            raise ValueError(
+                f"messages_per_second {self.messages_per_second:g} is above what carriers "
+                f"allow a {self.kind} ({ceiling:g}/s); lower it or use a sender of another "
+                f"kind ({', '.join(f'{k} {v:g}/s' for k, v in SENDER_MAX_RATE.items())})"
+            )
+        is_short = not self.number.startswith("+")
+        if is_short != (self.kind == "short_code"):
+            raise ValueError(
+                f"number '{self.number}' does not fit kind '{self.kind}': a short code is 5 or 6 "
+                "digits, a long code or toll-free number is E.164 (+15551234567)"
+            )
+        return self
+
+    @property
+    def rate(self) -> float:
+        return self.messages_per_second or SENDER_MAX_RATE[self.kind]
+
+
+class SmsAccount(StrictModel):
+    """A retailer's own account at a Twilio-style SMS provider (one message a request, no
+    idempotency key); its auth token stays in the environment."""
+
+    provider: Literal["twilio"] = "twilio"
+    account_sid: Annotated[str, Field(pattern=r"^AC[A-Za-z0-9_-]{2,62}$")]
+    base_url: str = Field(pattern=r"^https?://")
+    auth_token_env: EnvVarName
+    sender: SmsSender
+
+
+class QuietHours(StrictModel):
+    """A daily window, in the customer's local time, in which nothing of a channel is
+    sent; it may run over midnight (start 21:00, end 08:00)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _a_window(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError(
+                f"start and end are both {self.start:%H:%M}: give a window, e.g. start "
+                "'21:00', end '08:00', or leave the channel out to send at any hour"
+            )
+        return self
+
+    def covers(self, other: QuietHours) -> bool:
+        """Whether every minute of `other` is quiet here too (both may wrap midnight)."""
+        return all(self.is_quiet(t) for t in _minutes(other))
+
+    def is_quiet(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+def _minutes(window: QuietHours) -> list[time]:
+    """Every whole minute of a window, as local times."""
+    first = window.start.hour * 60 + window.start.minute
+    last = window.end.hour * 60 + window.end.minute
+    span = (last - first) % (24 * 60)
+    return [time(((first + m) // 60) % 24, (first + m) % 60) for m in range(span)]
+
+
+# Texts go out between 8:00 and 21:00 in the recipient's time (TCPA and most carriers'
+# codes): whatever a retailer configures for sms must cover at least this.
+SMS_QUIET_HOURS = QuietHours(start=time(21, 0), end=time(8, 0))
+
+
 class RateLimit(StrictModel):
     requests_per_second: float = Field(gt=0)
     burst: int = Field(ge=1)
@@ -100,6 +189,39 @@ class RetailerConfig(StrictModel):
     # Email a day the retailer may send whatever its pool's warming allows (the lower
     # of the two applies); none means only the warming plan caps it.
     daily_cap: int | None = Field(default=None, ge=1)
+    # Texts go through their own provider account; required when channels has sms.
+    sms: SmsAccount | None = None
+    # Per channel, the local hours nothing is sent (the customer's zone, else `timezone`);
+    # a message due then is deferred until the window ends. sms: 21:00-08:00 at least.
+    quiet_hours: dict[Channel, QuietHours] = Field(default_factory=dict)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _sms_keeps_the_legal_hours(cls, value: dict[str, QuietHours]) -> dict[str, QuietHours]:
+        sms = value.get("sms")
+        if sms is not None and not sms.covers(SMS_QUIET_HOURS):
+            raise ValueError(
+                f"sms quiet hours {sms.start:%H:%M}-{sms.end:%H:%M} would text customers "
+                "between 21:00 and 08:00 their time, which the law forbids; make them cover "
+                "start '21:00', end '08:00' (or leave sms out: that window applies anyway)"
+            )
+        return value
+
+    def quiet_hours_for(self, channel: str) -> QuietHours | None:
+        """The window a channel keeps; texts keep the legal one even when none is set."""
+        configured = self.quiet_hours.get(channel)  # type: ignore[call-overload]
+        if channel == "sms":
+            return configured or SMS_QUIET_HOURS
+        return configured
+
+    @model_validator(mode="after")
+    def _sms_has_an_account(self) -> RetailerConfig:
+        if "sms" in self.channels and self.sms is None:
+            raise ValueError(
+                "channels has sms but no sms account is configured: add an 'sms' block "
+                "(provider, account_sid, base_url, auth_token_env, sender) or remove sms"
+            )
+        return self
 
     def sending_identity(self, sending_domain: str) -> str:
         """Every retailer sends as `<slug>@<shared domain>` so reputation stays per brand."""
@@ -210,6 +332,18 @@ class StopRule(StrictModel):
     min_improvement: float = Field(default=0.01, gt=0, lt=1)
 
 
+class SendTime(StrictModel):
+    """When each message goes out: at once, or at the hour its customer engages most,
+    within `window_hours` after the launch (jobs/audience/send_time.py)."""
+
+    mode: Literal["immediate", "optimized"] = "immediate"
+    window_hours: int = Field(default=24, ge=1, le=72)
+
+    @property
+    def is_optimized(self) -> bool:
+        return self.mode == "optimized"
+
+
 class Allocation(StrictModel):
     """How a campaign's audience is split between its variants.
 
@@ -301,6 +435,7 @@ class CampaignConfig(StrictModel):
     variables: dict[str, str] = Field(default_factory=dict)
     schedule: Schedule = Schedule()
     allocation: Allocation = Allocation()
+    send_time: SendTime = SendTime()
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -410,7 +545,7 @@ class AttributionWindows(StrictModel):
 
 
 def _default_costs() -> dict[Channel, int]:
-    return {"email": 80, "push": 10}
+    return {"email": 80, "push": 10, "sms": 790}
 
 
 class ReportingSettings(StrictModel):
@@ -419,7 +554,8 @@ class ReportingSettings(StrictModel):
     attribution: AttributionWindows = AttributionWindows()
     # Incrementality: orders within this many days of the send, treatment against holdout.
     conversion_window_days: int = Field(default=7, ge=1, le=90)
-    # What the provider charges per thousand messages, in cents, by channel.
+    # What the provider charges per thousand messages, in cents, by channel; for sms per
+    # thousand segments (a long text is billed as each of its segments).
     cost_per_thousand_cents: dict[Channel, int] = Field(default_factory=_default_costs)
     # An experiment arm smaller than this is flagged as too small to call.
     min_recipients_per_arm: int = Field(default=100, ge=1)

@@ -10,11 +10,12 @@ owns its key, and that subtask's token bucket and daily cap are the retailer's.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,16 @@ from jobs.config.models import Profile
 from jobs.delivery.controls import PauseWatcher
 from jobs.delivery.intents import IntentLog
 from jobs.delivery.lease import LeaseFence
-from jobs.delivery.limits import CircuitBreaker, DailyCap
+from jobs.delivery.limits import CircuitBreaker
 from jobs.delivery.plan import DeliveryPlan, WorkUnit
 from jobs.delivery.rebatch import Rebatcher
 from jobs.delivery.records import BatchReport, EventChunk
-from jobs.delivery.sender import BatchSender, SendLane
+from jobs.delivery.sender import BatchSender, SendLane, new_lane
 from jobs.delivery.source import EventReader
-from jobs.providers.pacing import RetryPolicy, TokenBucket
+from jobs.providers.pacing import RetryPolicy
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import TemplateLibrary
+from jobs.templates.compose import channel_templates
 from jobs.warehouse.store import DeltaStore
 
 # Fires once per key when the bounded input ends (the final watermark), unlike
@@ -65,6 +67,13 @@ class DeliveryOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 10.0
+    # The instant quiet hours and send times are judged at; None: the clock, at each
+    # batch (tests and replays fix one).
+    now: datetime | None = None
+
+    def clock(self) -> Callable[[], datetime]:
+        fixed = self.now
+        return (lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC))
 
 
 def build_environment(profile: Profile) -> StreamExecutionEnvironment:
@@ -209,21 +218,30 @@ class SendFunction(AsyncFunction):
         self,
         conf: Conf,
         store: DeltaStore,
+        library: TemplateLibrary,
         plan: DeliveryPlan,
         options: DeliveryOptions,
         fence: LeaseFence | None,
     ):
         self.conf, self.store, self.options, self.fence = conf, store, options, fence
+        self.library = library
         self.caps = dict(plan.caps)
         self.delivery_run_id, self.source_version = plan.delivery_run_id, plan.source_to
 
     def open(self, runtime_context: RuntimeContext) -> None:
         flink = self.conf.profile.flink
-        self.router = ProviderRouter(self.conf, max_in_flight=flink.max_in_flight_per_workspace)
+        self.router = ProviderRouter(
+            self.conf,
+            max_in_flight=flink.max_in_flight_per_workspace,
+            sms_templates=partial(channel_templates, self.conf, self.library, "sms"),
+            sms_segments=self.library.metadata.limits.sms_segments,
+            policy=self.options.retry,
+        )
         self.sender = BatchSender(
             lane_for=self._lane,
             pauses=PauseWatcher(self.store, refresh_s=self.options.pause_refresh_s),
             policy=self.options.retry,
+            clock=self.options.clock(),
             intents=(
                 IntentLog(
                     self.store,
@@ -236,16 +254,16 @@ class SendFunction(AsyncFunction):
             ),
         )
 
-    def _lane(self, retailer_id: str) -> SendLane:
-        retailer = self.conf.retailer(retailer_id)
-        return SendLane(
-            client=self.router.async_for_retailer(retailer_id),
-            bucket=TokenBucket.for_retailer(retailer),
-            cap=DailyCap(self.caps.get(retailer_id)),
+    def _lane(self, retailer_id: str, route: str) -> SendLane:
+        return new_lane(
+            self.router,
+            retailer_id,
+            route,
+            daily_cap=self.caps.get(retailer_id),
             breaker=CircuitBreaker(
                 threshold=self.options.breaker_threshold, cooldown_s=self.options.breaker_cooldown_s
             ),
-            slots=asyncio.Semaphore(self.conf.profile.flink.max_in_flight_per_workspace),
+            max_in_flight=self.conf.profile.flink.max_in_flight_per_workspace,
         )
 
     async def async_invoke(self, batch: EventChunk) -> list[BatchReport]:
@@ -283,7 +301,7 @@ def delivery_stream(
     )
     return AsyncDataStream.unordered_wait(
         batches,
-        SendFunction(conf, store, plan, options, fence),
+        SendFunction(conf, store, library, plan, options, fence),
         # No Flink-level timeout: PyFlink starts one timer thread per in-flight record
         # for it, which costs more than the send. The sender bounds its own time
         # (client timeout, retry attempts, breaker).

@@ -39,6 +39,7 @@ LEDGER_COLUMNS = [
     "status",
     "reason",
     "completed_at",
+    "eligible_at",
 ]
 
 
@@ -74,7 +75,12 @@ class DeliveryPlan:
 
 
 def plan_delivery(
-    store: DeltaStore, conf: Conf, *, delivery_run_id: str, today: date
+    store: DeltaStore,
+    conf: Conf,
+    *,
+    delivery_run_id: str,
+    today: date,
+    now: datetime | None = None,
 ) -> DeliveryPlan | None:
     """The next run's work, or None when campaign_events does not exist yet."""
     events = store.find(CAMPAIGN_EVENTS.name)
@@ -92,7 +98,8 @@ def plan_delivery(
     units = added_files(store, committed, events.version(), newest)
     new_paths = {unit.path for unit in units}
     # one work unit per file: a new file is read whole, its pending messages with it
-    units += [u for u in carry_over(store, ledger_df, caps, newest) if u.path not in new_paths]
+    carried = carry_over(store, ledger_df, caps, newest, now=now or datetime.now(UTC))
+    units += [u for u in carried if u.path not in new_paths]
     return DeliveryPlan(
         delivery_run_id=delivery_run_id,
         source_from=committed,
@@ -167,8 +174,11 @@ def carry_over(
     ledger_df: pa.Table | None,
     caps: dict[str, int | None],
     newest: dict[str, str],
+    *,
+    now: datetime,
 ) -> list[WorkUnit]:
-    """Files holding deferred or paused messages that this run may now send."""
+    """Files holding deferred or paused messages that this run may now send (not those
+    waiting for quiet hours to end or for their send time)."""
     if ledger_df is None or not ledger_df.num_rows:
         return []
     pending = ledger_df.filter(pc.is_in(ledger_df["status"], pa.array(PENDING_STATUSES)))
@@ -179,6 +189,8 @@ def carry_over(
         if row["status"] == "paused" and (retailer, row["campaign_id"]) in still_paused:
             continue
         if row["reason"] == CAP_DEFERRAL and caps.get(retailer) == 0:
+            continue
+        if row["eligible_at"] is not None and row["eligible_at"] > now:
             continue
         runs[retailer].add(row["run_id"])
     return [

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from jobs.config import Conf
 from jobs.delivery.intents import latest_per_message, read_intents, remove_intents
 from jobs.delivery.lease import DeliveryLease
-from jobs.providers.routing import ProviderRouter
+from jobs.providers.routing import ProviderRouter, route_of
 from jobs.reporting.ingest import ingest_events
 from jobs.warehouse.registry import DELIVERY_EVENTS, MESSAGE_SENDS
 from jobs.warehouse.statuses import FINAL_STATUSES, IN_DOUBT
@@ -148,12 +148,16 @@ def _ask_export(
         ingest = ingest_events(conf, store, router, retailer_ids=retailer_ids)
     finally:
         router.close()
-    through = {w.retailer_id: w.exported_through for w in ingest.workspaces if not w.error}
+    # how far each source's export is complete: the workspace's for email and push, the
+    # SMS account's for texts
+    through = {
+        (w.retailer_id, w.route): w.exported_through for w in ingest.workspaces if not w.error
+    }
     sent = _sent_events(store, retailer_ids)
     verdicts = {}
     for row in rows:
         key = _key(row)
-        horizon = through.get(key[0])
+        horizon = through.get((key[0], route_of(str(row["channel"]))))
         claimed_at = row["completed_at"]
         assert isinstance(claimed_at, datetime)
         if key in sent:

@@ -31,6 +31,8 @@ class MessageEvent(NamedTuple):
     customer_variables: dict[str, str | None]  # the most specific layer; see `EventChunk.base`
     queued_at_ms: int
     is_recorded: bool  # message_sends already has a (pending) row for it
+    time_zone: str | None = None  # the customer's (none: the retailer's)
+    send_after_ms: int | None = None  # not before (send-time optimization)
 
 
 class EventChunk(NamedTuple):
@@ -71,6 +73,8 @@ class Outcome(NamedTuple):
     first_attempt_at_ms: int | None
     completed_at_ms: int
     is_recorded: bool
+    segments: int | None = None  # what a text was billed as
+    eligible_at_ms: int | None = None  # deferred until (quiet hours, send time)
 
     @property
     def send_latency_ms(self) -> int | None:

@@ -156,6 +156,7 @@ def message_sends_rows(
         "first_attempt_at": utc([o.first_attempt_at_ms for o in outcomes]),
         "completed_at": utc([o.completed_at_ms for o in outcomes]),
         "send_latency_ms": [o.send_latency_ms for o in outcomes],
+        "eligible_at": utc([o.eligible_at_ms for o in outcomes]),
         "delivery_run_id": [delivery_run_id] * len(outcomes),
         "source_version": [source_version] * len(outcomes),
     }

@@ -99,7 +99,7 @@ def deliver_once(
             environment=environment,
             commit_rows=commit_rows,
             commit_seconds=commit_seconds,
-            today=today or datetime.now(UTC).date(),
+            today=today or ((options and options.now) or datetime.now(UTC)).date(),
             metrics=metrics,
         )
         if summary is None:
@@ -137,7 +137,9 @@ def _run(
 ) -> RunSummary | None:
     """Plan, run the Flink job, commit its results; its intent log goes with the last commit."""
     started = time.monotonic()
-    plan = plan_delivery(store, conf, delivery_run_id=new_delivery_run_id(), today=today)
+    plan = plan_delivery(
+        store, conf, delivery_run_id=new_delivery_run_id(), today=today, now=options.now
+    )
     if plan is None or (not plan.units and not plan.has_new_version):
         return None
     log.info("delivery %s planned: %s", plan.delivery_run_id, plan.describe())

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from jobs.config import ConfigError
+from jobs.config.models import QuietHours
 from jobs.delivery.controls import PauseWatcher
 from jobs.delivery.lease import LeaseLostError
 from jobs.delivery.limits import CircuitBreaker, DailyCap
@@ -33,6 +35,7 @@ from jobs.delivery.records import (
     Outcome,
     Status,
 )
+from jobs.delivery.timing import not_before, zone_of
 from jobs.providers import (
     AsyncProvider,
     PermanentError,
@@ -42,7 +45,9 @@ from jobs.providers import (
     SendBatch,
     UnclearAnswerError,
 )
+from jobs.providers.base import CHANNELS
 from jobs.providers.pacing import RetryPolicy, TokenBucket
+from jobs.providers.routing import SMS_ROUTE, ProviderRouter, route_of
 from jobs.templates.variables import message_variables
 from jobs.warehouse.statuses import IN_DOUBT
 
@@ -55,16 +60,51 @@ class SendLane:
     """Everything the sender keeps per retailer workspace: client, limits, breaker."""
 
     client: AsyncProvider
-    bucket: TokenBucket
+    # Requests per second of the workspace; None where the client paces each of its
+    # requests itself (an SMS provider: one request a text, at the sender's rate).
+    bucket: TokenBucket | None
     cap: DailyCap
     breaker: CircuitBreaker
     # Requests open at once; a batch waits here, not in the client, so that a
     # pause or an open breaker is checked right before the request leaves.
     slots: asyncio.Semaphore
+    # Per channel, the local hours nothing is sent, and the zone of customers without one.
+    quiet_hours: Mapping[str, QuietHours | None] = field(default_factory=dict)
+    time_zone: str = "UTC"
 
     def cap_for(self, channel: str) -> DailyCap:
         """The daily cap protects the sending IPs' reputation: email only."""
         return self.cap if channel == "email" else UNCAPPED
+
+
+def new_lane(
+    router: ProviderRouter,
+    retailer_id: str,
+    route: str,
+    *,
+    daily_cap: int | None,
+    breaker: CircuitBreaker,
+    max_in_flight: int,
+) -> SendLane:
+    """A retailer's workspace (email and push: its request rate, the email cap) or its
+    SMS account (the client paces each text at the sender's rate; no sending IPs)."""
+    retailer = router.conf.retailer(retailer_id)
+    if route == SMS_ROUTE:
+        client: AsyncProvider = router.async_sms_for_retailer(retailer_id)
+        bucket, cap = None, UNCAPPED
+    else:
+        client = router.async_for_retailer(retailer_id)
+        bucket = TokenBucket.for_retailer(retailer)
+        cap = DailyCap(daily_cap)
+    return SendLane(
+        client,
+        bucket,
+        cap,
+        breaker,
+        asyncio.Semaphore(max_in_flight),
+        quiet_hours={channel: retailer.quiet_hours_for(channel) for channel in CHANNELS},
+        time_zone=retailer.timezone,
+    )
 
 
 class SendLog(Protocol):
@@ -97,18 +137,22 @@ def now_ms() -> int:
 
 @dataclass
 class BatchSender:
-    """Sends batches of any retailer; `workspace_for` builds a retailer's state on first use."""
+    """Sends batches of any retailer; `lane_for(retailer, route)` builds the state of a
+    retailer's workspace or SMS account (`routing.route_of`) on first use."""
 
-    lane_for: Callable[[str], SendLane]
+    lane_for: Callable[[str, str], SendLane]
     pauses: PauseWatcher | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     intents: SendLog | None = None
-    _workspaces: dict[str, SendLane] = field(default_factory=dict)
+    # What "now" is for quiet hours and send times (tests and replays inject one).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _lanes: dict[tuple[str, str], SendLane] = field(default_factory=dict)
 
-    def lane(self, retailer_id: str) -> SendLane:
-        if retailer_id not in self._workspaces:
-            self._workspaces[retailer_id] = self.lane_for(retailer_id)
-        return self._workspaces[retailer_id]
+    def lane(self, retailer_id: str, channel: str) -> SendLane:
+        key = (retailer_id, route_of(channel))
+        if key not in self._lanes:
+            self._lanes[key] = self.lane_for(*key)
+        return self._lanes[key]
 
     def _paused(self, batch: EventChunk) -> bool:
         return self.pauses is not None and self.pauses.is_paused(
@@ -122,19 +166,22 @@ class BatchSender:
         if self._paused(batch):
             return _report(batch, _decided(batch, batch.events, "paused", "campaign paused"), 0, 0)
         try:
-            ws = self.lane(batch.retailer_id)
+            ws = self.lane(batch.retailer_id, batch.group.channel)
         except ConfigError as error:
             # Events of a retailer this deployment does not know (yet): nothing is
             # sent, and a run after its configuration lands picks them up.
             reason = f"retailer not configured: {error}"
             return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
+        outcomes, due = self._not_yet(ws, batch)
+        if not due:
+            return _report(batch, outcomes, 0, 0)
         if not ws.breaker.allows():
             reason = "workspace unavailable (circuit open)"
-            return _report(batch, _decided(batch, batch.events, "deferred", reason), 0, 0)
+            return _report(batch, outcomes + _decided(batch, due, "deferred", reason), 0, 0)
         cap = ws.cap_for(batch.group.channel)
-        allowed = cap.reserve(len(batch.events))
-        sendable, over_cap = batch.events[:allowed], batch.events[allowed:]
-        outcomes = _decided(batch, over_cap, "deferred", CAP_DEFERRAL)
+        allowed = cap.reserve(len(due))
+        sendable, over_cap = due[:allowed], due[allowed:]
+        outcomes += _decided(batch, over_cap, "deferred", CAP_DEFERRAL)
         if not sendable:
             return _report(batch, outcomes, 0, 0)
         attempt = await self._send_with_retries(ws, batch._replace(events=sendable))
@@ -146,6 +193,33 @@ class BatchSender:
         outcomes.extend(answered)
         return _report(batch, outcomes, attempt.attempts, attempt.throttled, attempt.bucket_wait_s)
 
+    def _not_yet(
+        self, ws: SendLane, batch: EventChunk
+    ) -> tuple[list[Outcome], tuple[MessageEvent, ...]]:
+        """Messages inside their quiet hours or before their send time, deferred until
+        they become eligible; and the messages that may go now."""
+        window = ws.quiet_hours.get(batch.group.channel)
+        if window is None and all(e.send_after_ms is None for e in batch.events):
+            return [], batch.events
+        now = self.clock()
+        waiting: list[Outcome] = []
+        due: list[MessageEvent] = []
+        for event in batch.events:
+            wait = not_before(
+                now,
+                zone=zone_of(event.time_zone, ws.time_zone),
+                window=window,
+                send_after=_instant(event.send_after_ms),
+            )
+            if wait is None:
+                due.append(event)
+            else:
+                eligible_ms = int(wait[0].timestamp() * 1000)
+                waiting.append(
+                    _outcome(batch, event, "deferred", wait[1], eligible_at_ms=eligible_ms)
+                )
+        return waiting, tuple(due)
+
     async def _send_with_retries(self, ws: SendLane, batch: EventChunk) -> _Attempt:
         request = _send_batch(batch)
         attempt = _Attempt()
@@ -153,7 +227,8 @@ class BatchSender:
             try:
                 async with ws.slots:
                     waiting_since = time.monotonic()
-                    await ws.bucket.acquire()
+                    if ws.bucket is not None:
+                        await ws.bucket.acquire()
                     attempt.bucket_wait_s += time.monotonic() - waiting_since
                     if self._paused(batch):
                         attempt.status, attempt.reason = "paused", "campaign paused"
@@ -163,7 +238,7 @@ class BatchSender:
                     if not await self._claimed(batch, attempt):
                         return attempt
                     attempt.results = await ws.client.send_batch(request)
-                ws.breaker.succeeded()
+                _judge(ws.breaker, attempt.results)
                 return attempt
             except PermanentError as error:
                 attempt.status, attempt.reason = "failed", str(error)
@@ -179,7 +254,7 @@ class BatchSender:
                     # e.g. the provider's daily volume cap: come back in a later run.
                     attempt.status, attempt.reason = "deferred", f"provider asks to wait: {error}"
                     return attempt
-                if error.status == 429:
+                if error.status == 429 and ws.bucket is not None:
                     attempt.throttled += 1
                     ws.bucket.slow_down()
                     ws.bucket.hold_off(error.retry_after or 1.0)
@@ -220,6 +295,29 @@ class BatchSender:
             self.intents.record(_decided(batch, batch.events, "deferred", reason), attempt.attempts)
 
 
+def _instant(epoch_ms: int | None) -> datetime | None:
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC)
+
+
+def _judge(breaker: CircuitBreaker, results: list[RecipientResult]) -> None:
+    """A batch that the provider answered counts as success, unless it left it all
+    unsent or unanswered (a provider of one request a text that is not answering)."""
+    if results and all(r.status in ("not_sent", "unknown") for r in results):
+        breaker.failed()
+    else:
+        breaker.succeeded()
+
+
+# What each recipient's answer makes of its message.
+RESULT_STATUS: dict[str, Status] = {
+    "accepted": "sent",
+    "duplicate": "sent",
+    "rejected": "failed",
+    "not_sent": "deferred",
+    "unknown": IN_DOUBT,
+}
+
+
 def _send_batch(batch: EventChunk) -> SendBatch:
     group = batch.group
     return SendBatch(
@@ -250,6 +348,8 @@ def _outcome(
     attempts: int = 0,
     dispatch_id: str | None = None,
     first_at_ms: int | None = None,
+    segments: int | None = None,
+    eligible_at_ms: int | None = None,
 ) -> Outcome:
     group = batch.group
     return Outcome(
@@ -270,6 +370,8 @@ def _outcome(
         queued_at_ms=event.queued_at_ms,
         first_attempt_at_ms=first_at_ms,
         completed_at_ms=now_ms(),
+        segments=segments,
+        eligible_at_ms=eligible_at_ms,
         is_recorded=event.is_recorded,
     )
 
@@ -299,11 +401,12 @@ def _sent_outcomes(
         _outcome(
             batch,
             event,
-            "failed" if result.status == "rejected" else "sent",
-            result.reason if result.status == "rejected" else None,
+            RESULT_STATUS[result.status],
+            None if result.status in ("accepted", "duplicate") else result.reason,
             attempts=attempt.attempts,
             dispatch_id=result.dispatch_id,
             first_at_ms=attempt.first_at_ms,
+            segments=result.segments,
         )
         for event, result in zip(events, attempt.results, strict=True)
     ]

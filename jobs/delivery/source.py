@@ -44,6 +44,8 @@ EVENT_COLUMNS = [
     "promo_code",
     "variables",
     "created_at",
+    "time_zone",
+    "send_after",
 ]
 
 
@@ -116,9 +118,11 @@ class EventReader:
 def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
     """Rows as dicts, converted column by column (Arrow's row-wise conversion, with
     timezone-aware datetimes and maps, costs several times more per event)."""
-    plain = [c for c in EVENT_COLUMNS if c not in ("variables", "created_at", "offer_expires_at")]
+    timed = ("variables", "created_at", "offer_expires_at", "send_after")
+    plain = [c for c in EVENT_COLUMNS if c not in timed]
     columns = {name: table[name].to_pylist() for name in plain}
     columns["created_at_ms"] = pc.divide(table["created_at"].cast(pa.int64()), 1000).to_pylist()
+    columns["send_after_ms"] = pc.divide(table["send_after"].cast(pa.int64()), 1000).to_pylist()
     columns["offer_expires_on"] = pc.strftime(
         table["offer_expires_at"], format="%Y-%m-%d"
     ).to_pylist()
@@ -144,6 +148,8 @@ def _event(row: dict[str, Any], *, is_recorded: bool) -> MessageEvent:
         customer_layer(row) if not row["is_holdout"] else {},
         row["created_at_ms"],
         is_recorded,
+        row["time_zone"],
+        row["send_after_ms"],
     )
 
 

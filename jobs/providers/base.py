@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
+from jobs.config.models import Channel
+
 MAX_RECIPIENTS_PER_BATCH = 50
-Channel = Literal["email", "push"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 # What an export may say happened to a message; anything else is refused at ingestion.
 EventType = Literal[
@@ -27,8 +28,11 @@ EventType = Literal[
     "complained",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
-RecipientStatus = Literal["accepted", "duplicate", "rejected"]
-RECIPIENT_STATUSES: tuple[RecipientStatus, ...] = get_args(RecipientStatus)
+# accepted, duplicate (a repeat the provider dropped), rejected (never retried). A
+# provider that takes one message a request answers each on its own, so part of a batch
+# may be left: `not_sent` (not accepted, safe to send later) or `unknown` (no answer: in
+# doubt until the provider's export tells).
+RecipientStatus = Literal["accepted", "duplicate", "rejected", "not_sent", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class RecipientResult:
     status: RecipientStatus
     reason: str | None = None
     dispatch_id: str | None = None
+    segments: int | None = None  # what a text was billed as (SMS only)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,16 @@ class ProviderEvent:
 
 
 @dataclass(frozen=True)
+class OptOut:
+    """An inbound reply that ends a number's texts (STOP and its variants). The provider
+    knows the number, not the customer: ingestion finds the retailer's customers with it."""
+
+    event_id: str
+    phone: str
+    occurred_at: str
+
+
+@dataclass(frozen=True)
 class EventPage:
     events: tuple[ProviderEvent, ...]
     next_cursor: str
@@ -95,11 +110,15 @@ class EventPage:
     exported_through: str | None = None
     # Events of the page that were not stored, each as "<event id>: <why>".
     refused: tuple[str, ...] = ()
+    opt_outs: tuple[OptOut, ...] = ()
+    # Entries of the page that mean nothing here (a `queued` callback, a reply that is
+    # not an opt-out): counted, so that a full page is not mistaken for the last.
+    skipped: int = 0
 
     @property
     def size(self) -> int:
         """Events the provider put on the page, stored or refused (a short page ends it)."""
-        return len(self.events) + len(self.refused)
+        return len(self.events) + len(self.refused) + len(self.opt_outs) + self.skipped
 
 
 class ProviderError(Exception):

@@ -10,7 +10,6 @@ workspace declares `deduplicates`: Braze itself sends a repeat again), and raise
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -30,8 +29,10 @@ from jobs.providers.base import (
     WorkspaceSpec,
 )
 from jobs.providers.wire import (
+    DEFAULT_TIMEOUT_SECONDS,
     Workspace,
     classify,
+    json_payload,
     parse_event_page,
     parse_send_results,
     parse_templates,
@@ -39,19 +40,10 @@ from jobs.providers.wire import (
     template_body,
 )
 
-DEFAULT_TIMEOUT_SECONDS = 10.0
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text) if text else {}
-    except ValueError:
-        return {"message": text[:200]}
-
 
 def _checked(response: requests.Response, where: str) -> Any:
     """The response's JSON, or the classified error (retryable or permanent) it carries."""
-    payload = _json(response.text)
+    payload = json_payload(response.text)
     failure = classify(response.status_code, response.headers, payload, where=where)
     if failure is not None:
         raise failure
@@ -207,7 +199,7 @@ class AsyncBrazeClient:
                 raise RetryableError(f"{where}: timed out after {self.timeout} s") from error
             except aiohttp.ClientError as error:
                 raise RetryableError(f"{where}: connection failed: {error}") from error
-        payload = _json(text)
+        payload = json_payload(text)
         failure = classify(status, response_headers, payload, where=where)
         if failure is not None:
             raise failure

@@ -1,6 +1,8 @@
 """Each retailer's messages go through its own workspace, with its own key, and no other.
 
-The router is the only place that turns a retailer id into provider clients;
+Email and push go through the retailer's Braze-style workspace; texts through its own
+account at a Twilio-style SMS provider (`sms` in its configuration). The router is the
+only place that turns a retailer id and a channel into provider clients;
 the key is read from the environment variable the retailer's configuration
 names (on the local profile a missing one is generated once, as for every
 secret, so the simulator and the clients agree without setup).
@@ -8,11 +10,27 @@ secret, so the simulator and the clients agree without setup).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from jobs.config import Conf, ConfigError, ConfigProblem, RetailerConfig
 from jobs.config.secrets import secret_from_env
-from jobs.providers.base import WorkspaceSpec
+from jobs.providers.base import Template, WorkspaceSpec
 from jobs.providers.braze import AsyncBrazeClient, BrazeClient, BrazePlatformClient
+from jobs.providers.pacing import RATE_SAFETY, RetryPolicy, TokenBucket
+from jobs.providers.twilio import AsyncTwilioClient, TwilioClient
+from jobs.providers.twilio_wire import SmsAccountRef
 from jobs.providers.wire import Workspace
+
+# A retailer's SMS templates, branded: the SMS client renders them (its provider stores
+# none). The template layer builds them; the router only hands them on.
+SmsTemplates = Callable[[RetailerConfig], Mapping[str, Template]]
+
+# Where each channel goes: the retailer's SMS account, or its workspace.
+SMS_ROUTE, WORKSPACE_ROUTE = "sms", "workspace"
+
+
+def route_of(channel: str) -> str:
+    return SMS_ROUTE if channel == "sms" else WORKSPACE_ROUTE
 
 
 def workspace_for(conf: Conf, retailer: RetailerConfig) -> Workspace:
@@ -27,6 +45,35 @@ def workspace_for(conf: Conf, retailer: RetailerConfig) -> Workspace:
         base_url=retailer.workspace.base_url,
         api_key=key.decode(),
         deduplicates=retailer.workspace.deduplicates,
+    )
+
+
+def sms_account_for(conf: Conf, retailer: RetailerConfig) -> SmsAccountRef:
+    """The retailer's SMS account; a retailer without one has no sms channel (validated)."""
+    account = retailer.sms
+    if account is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"retailers/{retailer.retailer_id}.yaml",
+                    "sms",
+                    "is not set, but a text was about to be sent for this retailer; add its "
+                    "SMS account or remove sms from its channels and campaigns",
+                )
+            ]
+        )
+    token = secret_from_env(
+        account.auth_token_env,
+        conf.profile,
+        purpose=f"auth token of SMS account '{account.account_sid}'",
+    )
+    return SmsAccountRef(
+        retailer_id=retailer.retailer_id,
+        account_sid=account.account_sid,
+        base_url=account.base_url,
+        auth_token=token.decode(),
+        sender=account.sender.number,
+        messages_per_second=account.sender.rate,
     )
 
 
@@ -58,14 +105,30 @@ def platform_client(conf: Conf) -> BrazePlatformClient:
 
 
 class ProviderRouter:
-    """Clients per retailer, created on first use and reused (pooled connections)."""
+    """Clients per retailer (and route), created on first use and reused (pooled
+    connections). Texts need `sms_templates`: the SMS client renders them, refusing a
+    text longer than `sms_segments`."""
 
-    def __init__(self, conf: Conf, *, timeout: float = 10.0, max_in_flight: int = 8) -> None:
+    def __init__(
+        self,
+        conf: Conf,
+        *,
+        timeout: float = 10.0,
+        max_in_flight: int = 8,
+        sms_templates: SmsTemplates | None = None,
+        sms_segments: int = 3,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.conf = conf
         self.timeout = timeout
         self.max_in_flight = max_in_flight
+        self.sms_templates = sms_templates
+        self.sms_segments = sms_segments
+        self.policy = policy or RetryPolicy()
         self._sync: dict[str, BrazeClient] = {}
         self._async: dict[str, AsyncBrazeClient] = {}
+        self._sms: dict[str, TwilioClient] = {}
+        self._async_sms: dict[str, AsyncTwilioClient] = {}
 
     def workspace(self, retailer_id: str) -> Workspace:
         return workspace_for(self.conf, self.conf.retailer(retailer_id))
@@ -82,15 +145,45 @@ class ProviderRouter:
             )
         return self._async[retailer_id]
 
+    def sms_for_retailer(self, retailer_id: str) -> TwilioClient:
+        """The retailer's SMS account, for its events (status callbacks, STOP replies)."""
+        if retailer_id not in self._sms:
+            account = sms_account_for(self.conf, self.conf.retailer(retailer_id))
+            self._sms[retailer_id] = TwilioClient(account, timeout=self.timeout)
+        return self._sms[retailer_id]
+
+    def async_sms_for_retailer(self, retailer_id: str) -> AsyncTwilioClient:
+        if retailer_id not in self._async_sms:
+            if self.sms_templates is None:
+                raise ValueError("texts are rendered by the client: give the router sms_templates")
+            retailer = self.conf.retailer(retailer_id)
+            account = sms_account_for(self.conf, retailer)
+            self._async_sms[retailer_id] = AsyncTwilioClient(
+                account,
+                self.sms_templates(retailer),
+                max_segments=self.sms_segments,
+                # one text a token, one at a time: a sender's rate has no burst
+                bucket=TokenBucket(account.messages_per_second * RATE_SAFETY, 1),
+                policy=self.policy,
+                timeout=self.timeout,
+            )
+        return self._async_sms[retailer_id]
+
     def close(self) -> None:
         for client in self._sync.values():
             client.close()
+        for sms_client in self._sms.values():
+            sms_client.close()
         self._sync.clear()
+        self._sms.clear()
 
     async def aclose(self) -> None:
         for client in self._async.values():
             await client.close()
+        for sms_client in self._async_sms.values():
+            await sms_client.close()
         self._async.clear()
+        self._async_sms.clear()
 
 
 def workspace_spec(conf: Conf, retailer_id: str) -> WorkspaceSpec:

@@ -25,7 +25,6 @@ from jobs.providers.base import (
     CHANNELS,
     EVENT_TYPES,
     MAX_RECIPIENTS_PER_BATCH,
-    RECIPIENT_STATUSES,
     Channel,
     EventPage,
     MalformedAnswerError,
@@ -39,6 +38,21 @@ from jobs.providers.base import (
     UnclearAnswerError,
     WorkspaceMismatchError,
 )
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def json_payload(text: str) -> Any:
+    """An answer's JSON; a body that is not JSON becomes its first 200 characters as the
+    `message`, so the error it carries can still be classified and reported."""
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {"message": text[:200]}
+
+
+# What a Braze-style answer may say of a recipient: the request was answered whole.
+ANSWERED_STATUSES = ("accepted", "duplicate", "rejected")
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,7 @@ def _recipient_result(item: Any, dispatch_id: Any) -> RecipientResult | None:
     if not isinstance(item, dict):
         return None
     send_id, status = item.get("send_id"), item.get("status")
-    if not isinstance(send_id, str) or status not in RECIPIENT_STATUSES:
+    if not isinstance(send_id, str) or status not in ANSWERED_STATUSES:
         return None
     reason = item.get("reason")
     return RecipientResult(
@@ -203,7 +217,7 @@ def parse_event_page(payload: Any, *, where: str = "event export") -> EventPage:
     return EventPage(
         tuple(events),
         str(cursor),
-        through if isinstance(through, str) and _instant(through) else None,
+        through if isinstance(through, str) and is_instant(through) else None,
         tuple(refused),
     )
 
@@ -216,7 +230,7 @@ def _event(raw: Any) -> tuple[ProviderEvent | None, str]:
     """The event, or None and what is wrong with it (never a value: no personal data)."""
     if not isinstance(raw, dict):
         return None, "not an object"
-    blank = [name for name in _EVENT_IDS if not _text(raw.get(name))]
+    blank = [name for name in _EVENT_IDS if not is_text(raw.get(name))]
     if blank:
         return None, f"{', '.join(blank)} missing or blank"
     if raw.get("event_type") not in EVENT_TYPES:
@@ -224,9 +238,9 @@ def _event(raw: Any) -> tuple[ProviderEvent | None, str]:
     if raw.get("channel") not in CHANNELS:
         return None, f"channel is not one of {list(CHANNELS)}"
     occurred_at = raw.get("occurred_at")
-    if not isinstance(occurred_at, str) or not _instant(occurred_at):
+    if not isinstance(occurred_at, str) or not is_instant(occurred_at):
         return None, "occurred_at is not an ISO 8601 time with a time zone"
-    wrong = [name for name in _OPTIONAL if raw.get(name) is not None and not _text(raw[name])]
+    wrong = [name for name in _OPTIONAL if raw.get(name) is not None and not is_text(raw[name])]
     if wrong:
         return None, f"{', '.join(wrong)} not a string"
     event = ProviderEvent(
@@ -243,11 +257,11 @@ def _event(raw: Any) -> tuple[ProviderEvent | None, str]:
     return event, ""
 
 
-def _text(value: Any) -> bool:
+def is_text(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _instant(text: str) -> bool:
+def is_instant(text: str) -> bool:
     try:
         return datetime.fromisoformat(text).tzinfo is not None
     except ValueError:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import get_args
 
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig
+from jobs.config.models import HOLDOUT_VARIANT, CampaignConfig, Channel
 from jobs.quality.checks import QualityGate, QualityReport
-from jobs.warehouse.registry import EMAIL_PATTERN
+from jobs.warehouse.registry import EMAIL_PATTERN, PHONE_PATTERN
 
 # Invalid addresses are expected (they are suppressed as invalid_contact); a feed
 # where more than this share is malformed is broken, not noisy.
 MIN_VALID_EMAIL_SHARE = 0.9
+# Phones come from checkout forms: more are typed without their country code, and such
+# a number is never guessed (it is suppressed as invalid_contact); below this share
+# the phone feed is broken (e.g. an export that drops the '+').
+MIN_VALID_PHONE_SHARE = 0.8
 
 
 def check_inputs(
@@ -62,7 +67,9 @@ def check_inputs(
                 gxe.ExpectCompoundColumnsToBeUnique(
                     column_list=["retailer_id", "customer_id", "channel"]
                 ),
-                gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=["email", "push"]),
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="channel", value_set=list(get_args(Channel))
+                ),
                 gxe.ExpectColumnValuesToBeInSet(column="retailer_id", value_set=known),
             ],
         )
@@ -82,13 +89,16 @@ def refused_retailers(
     over each table): a feed that is broken for one tenant must not hide behind the
     others' healthy rows, nor stop their launches.
 
-    Refused: fewer than 90% well-formed emails (of those given), blank customer ids,
+    Refused: fewer than 90% well-formed emails or 80% E.164 phones (of those given), blank
+    customer ids,
     signups or orders dated in the future (a clock or feed error upstream). The future is
     the wall clock's, not the run's logical date: a backfill sees later rows, rightly."""
     future = F.lit(now + CLOCK_SKEW)
     customer_counts = customers_df.groupBy("retailer_id").agg(
         F.count("email").alias("emails"),
         F.sum(F.col("email").rlike(EMAIL_PATTERN).cast("int")).alias("valid_emails"),
+        F.count("phone").alias("phones"),
+        F.sum(F.col("phone").rlike(PHONE_PATTERN).cast("int")).alias("valid_phones"),
         F.sum((F.trim("customer_id") == "").cast("int")).alias("blank_customer_ids"),
         F.sum((F.col("signup_at") > future).cast("int")).alias("future_signups"),
     )
@@ -105,13 +115,17 @@ def refused_retailers(
 
 
 def _row_reasons(counts: dict[str, int | None], future: datetime) -> list[str]:
-    emails, valid = counts["emails"] or 0, counts["valid_emails"] or 0
     reasons = []
-    if emails and valid / emails < MIN_VALID_EMAIL_SHARE:
-        reasons.append(
-            f"customers: {valid:,} of {emails:,} emails are well formed ({valid / emails:.0%}; "
-            f"at least {MIN_VALID_EMAIL_SHARE:.0%} needed): the email feed looks broken"
-        )
+    for kind, floor, form in (
+        ("email", MIN_VALID_EMAIL_SHARE, "well formed"),
+        ("phone", MIN_VALID_PHONE_SHARE, "in E.164 (+ and country code)"),
+    ):
+        given, valid = counts[f"{kind}s"] or 0, counts[f"valid_{kind}s"] or 0
+        if given and valid / given < floor:
+            reasons.append(
+                f"customers: {valid:,} of {given:,} {kind}s are {form} ({valid / given:.0%}; "
+                f"at least {floor:.0%} needed): the {kind} feed looks broken"
+            )
     after = f"{future:%Y-%m-%d %H:%M} UTC"
     counted = (
         ("blank_customer_ids", "customers: {n:,} rows with a blank customer_id"),

@@ -9,6 +9,11 @@ A crash after it duplicates nothing: the cursors moved with the data.
 
 A workspace that fails keeps its cursor where its last complete page left
 it and is reported; the others are ingested.
+
+A retailer with texts has a second source, its SMS account: status callbacks become
+the same events, and a STOP reply (which names a phone number, not a customer) becomes
+an `unsubscribed` SMS event for each of that retailer's customers with the number, so
+the next launch suppresses their texts and nothing else.
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs.config import Conf, RetailerConfig
 from jobs.providers import ProviderError, RetryableError
 from jobs.providers.base import EventPage, ProviderEvent
-from jobs.providers.braze import BrazeClient
 from jobs.providers.pacing import RetryPolicy
-from jobs.providers.routing import ProviderRouter
-from jobs.warehouse.registry import DELIVERY_EVENTS
+from jobs.providers.routing import SMS_ROUTE, WORKSPACE_ROUTE, ProviderRouter
+from jobs.warehouse.registry import CUSTOMERS, DELIVERY_EVENTS
 from jobs.warehouse.store import DeltaStore
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,8 @@ KEYS = ("retailer_id", "event_id")
 @dataclass
 class WorkspaceIngest:
     retailer_id: str
-    workspace_id: str
+    workspace_id: str  # or the SMS account's SID
+    route: str = WORKSPACE_ROUTE
     pages: int = 0
     fetched: int = 0
     # Events the export gave that were not stored (malformed), and the first few reasons.
@@ -48,6 +55,9 @@ class WorkspaceIngest:
     error: str | None = None
     # Every message the provider accepted before this is now in delivery_events.
     exported_through: datetime | None = None
+    # STOP replies, and how many of them matched none of the retailer's customers.
+    opt_outs: int = 0
+    unmatched_opt_outs: int = 0
 
 
 @dataclass
@@ -113,13 +123,18 @@ def ingest_events(
     cursors = dict(saved)
     pending: list[dict[str, object]] = []
     chosen = sorted(retailer_ids if retailer_ids is not None else conf.retailers)
-    for retailer in (conf.retailer(retailer_id) for retailer_id in chosen):
-        progress = WorkspaceIngest(retailer.retailer_id, retailer.workspace.workspace_id)
+    for retailer, source_id, route in _sources(conf, chosen):
+        progress = WorkspaceIngest(retailer.retailer_id, source_id, route)
         report.workspaces.append(progress)
-        client = router.for_retailer(retailer.retailer_id)
+        client: EventSource = (
+            router.sms_for_retailer(retailer.retailer_id)
+            if route == SMS_ROUTE
+            else router.for_retailer(retailer.retailer_id)
+        )
         try:
             for page in _pages(client, cursors.get(progress.workspace_id), page_size):
-                pending += [_row(retailer, event) for event in page.events]
+                pending += [_row(retailer, event, source_id) for event in page.events]
+                pending += _opt_out_rows(store, retailer, page, progress)
                 _note_refused(progress, page)
                 cursors[progress.workspace_id] = page.next_cursor
                 if page.exported_through:
@@ -138,7 +153,19 @@ def ingest_events(
     return report
 
 
-def _pages(client: BrazeClient, cursor: str | None, page_size: int) -> Iterator[EventPage]:
+class EventSource(Protocol):
+    def export_events(self, cursor: str | None, *, limit: int = 1000) -> EventPage: ...
+
+
+def _sources(conf: Conf, retailer_ids: list[str]) -> Iterator[tuple[RetailerConfig, str, str]]:
+    """(retailer, source id, route): each retailer's workspace, then its SMS account."""
+    for retailer in (conf.retailer(retailer_id) for retailer_id in retailer_ids):
+        yield retailer, retailer.workspace.workspace_id, WORKSPACE_ROUTE
+        if retailer.sms is not None:
+            yield retailer, retailer.sms.account_sid, SMS_ROUTE
+
+
+def _pages(client: EventSource, cursor: str | None, page_size: int) -> Iterator[EventPage]:
     """Pages until one comes back short (the end of the export for now)."""
     retry = RetryPolicy(max_attempts=5)
     attempt = 1
@@ -175,7 +202,44 @@ def _note_refused(progress: WorkspaceIngest, page: EventPage) -> None:
         )
 
 
-def _row(retailer: RetailerConfig, event: ProviderEvent) -> dict[str, object]:
+def _opt_out_rows(
+    store: DeltaStore, retailer: RetailerConfig, page: EventPage, progress: WorkspaceIngest
+) -> list[dict[str, object]]:
+    """An `unsubscribed` SMS event per customer of this retailer with a number that
+    replied STOP (the reply's id is the event's; the number itself is never stored)."""
+    if not page.opt_outs:
+        return []
+    phones = {opt_out.phone for opt_out in page.opt_outs}
+    customers = store.read_arrow(
+        CUSTOMERS.name,
+        columns=["customer_id", "phone"],
+        partitions={"retailer_id": [retailer.retailer_id]},
+    )
+    customers = customers.filter(pc.is_in(customers["phone"], value_set=pa.array(sorted(phones))))
+    by_phone: dict[str, list[str]] = {}
+    for row in customers.to_pylist():
+        by_phone.setdefault(row["phone"], []).append(row["customer_id"])
+    progress.opt_outs += len(page.opt_outs)
+    progress.unmatched_opt_outs += sum(o.phone not in by_phone for o in page.opt_outs)
+    return [
+        _row(
+            retailer,
+            ProviderEvent(
+                event_id=f"{opt_out.event_id}:{customer_id}",
+                message_id=opt_out.event_id,
+                customer_id=customer_id,
+                channel="sms",
+                event_type="unsubscribed",
+                occurred_at=opt_out.occurred_at,
+            ),
+            progress.workspace_id,
+        )
+        for opt_out in page.opt_outs
+        for customer_id in by_phone.get(opt_out.phone, [])
+    ]
+
+
+def _row(retailer: RetailerConfig, event: ProviderEvent, source_id: str) -> dict[str, object]:
     return {
         "retailer_id": retailer.retailer_id,
         "event_id": event.event_id,
@@ -185,7 +249,7 @@ def _row(retailer: RetailerConfig, event: ProviderEvent) -> dict[str, object]:
         "event_type": event.event_type,
         "dispatch_id": event.dispatch_id,
         "occurred_at": datetime.fromisoformat(event.occurred_at),
-        "workspace_id": retailer.workspace.workspace_id,
+        "workspace_id": source_id,
         "ip_pool": retailer.ip_pool,
         "ingested_at": datetime.now(UTC),
     }

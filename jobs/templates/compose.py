@@ -14,21 +14,18 @@ import html
 import json
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 
-from liquid import Environment, StrictUndefined
-from liquid.template import BoundTemplate
-
-from jobs.providers import Template
+from jobs.config import Conf, RetailerConfig
+from jobs.providers.base import Template
 from jobs.templates.library import TemplateLibrary, TemplateSpec
+from jobs.templates.variables import retailer_variables
+from jobs.text.liquid import render_fields
 
 SLOT = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
 CONTENT_SLOT = "content"
 BRAND_SLOT = "brand_slot_"
 # How brand text is written into each layout file: escaped in HTML, as is in text.
 ESCAPE: dict[str, Callable[[str], str]] = {"html": html.escape, "text": str}
-# Strict, like the provider: a variable nobody supplies is an error, never an empty string.
-LIQUID = Environment(undefined=StrictUndefined)
 
 
 def branded_fields(
@@ -74,6 +71,19 @@ def deployable(library: TemplateLibrary, spec: TemplateSpec, brand: Mapping[str,
     return Template(spec.deployed_id, spec.channel, branded_fields(library, spec, brand))
 
 
+def channel_templates(
+    conf: Conf, library: TemplateLibrary, channel: str, retailer: RetailerConfig
+) -> dict[str, Template]:
+    """A retailer's branded templates of one channel, by the id campaigns name them by
+    (the SMS client renders these: its provider stores none)."""
+    brand = retailer_variables(conf, retailer)
+    return {
+        spec.deployed_id: deployable(library, spec, brand)
+        for spec in library.for_retailer(retailer)
+        if spec.channel == channel
+    }
+
+
 def content_hash(template: Template) -> str:
     """What decides whether a workspace's copy is current: channel, id and fields."""
     canonical = json.dumps(
@@ -81,16 +91,6 @@ def content_hash(template: Template) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@lru_cache(maxsize=8192)
-def parse(source: str) -> BoundTemplate:
-    return LIQUID.from_string(source)
-
-
-def render_fields(fields: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
-    """Every field rendered with one recipient's properties (raises LiquidError)."""
-    return {name: parse(source).render(**variables) for name, source in fields.items()}
 
 
 def render_branded(

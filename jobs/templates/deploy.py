@@ -118,6 +118,8 @@ def plan_deploy(
         plan = RetailerDeploy(retailer.retailer_id)
         brand = retailer_variables(conf, retailer)
         for spec in library.for_retailer(retailer):
+            if spec.channel == "sms":
+                continue  # the SMS provider stores no templates: its client renders them
             keys = (spec.template_id, f"layout:{spec.layout_name}")
             if any((key, who) in blocked for key in keys for who in (None, retailer.retailer_id)):
                 plan.withheld.append(spec.deployed_id)

@@ -30,6 +30,7 @@ NO_LAYOUT = "none"
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
     "email": ("subject", "preheader", "html", "text"),
     "push": ("title", "body", "deep_link"),
+    "sms": ("body",),
 }
 
 
@@ -54,8 +55,8 @@ class TemplateSpec(StrictModel):
                 f"a {self.channel} template has exactly the fields {list(wanted)}; "
                 f"missing {missing}, unknown {unknown}"
             )
-        if self.channel == "push" and self.layout is not None:
-            raise ValueError("push templates have no layout; remove 'layout'")
+        if self.channel != "email" and self.layout is not None:
+            raise ValueError(f"{self.channel} templates have no layout; remove 'layout'")
         return self
 
     @property
@@ -85,6 +86,8 @@ class TextLimits(StrictModel):
     push_title: int = Field(default=50, ge=1)
     push_body: int = Field(default=178, ge=1)
     html_bytes: int = Field(default=102 * 1024, ge=1)
+    # Each segment of a text is billed; past three, long texts read as spam.
+    sms_segments: int = Field(default=3, ge=1, le=10)
 
 
 class TemplateMetadata(StrictModel):

@@ -1,4 +1,5 @@
-"""Checks of one rendered message: lengths, HTML size, the unsubscribe link, alt text.
+"""Checks of one rendered message: lengths, HTML size, the unsubscribe link, alt text,
+and a text's segments and opt-out instruction.
 
 Validation runs them for every retailer and campaign variant; the preview page
 runs them on every edit.
@@ -11,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from jobs.templates.library import TextLimits
+from jobs.text.sms import text_problem
 
 
 def line_at(source: str, index: int) -> int:
@@ -61,6 +63,8 @@ def check_rendered(
         for name, limit in length_limits(channel, limits).items()
         if len(rendered[name]) > limit
     ]
+    if channel == "sms":
+        return found + _sms_problems(rendered["body"], limits)
     if channel != "email":
         return found
     size = len(rendered["html"].encode())
@@ -81,7 +85,14 @@ def check_rendered(
     return found
 
 
+def _sms_problems(body: str, limits: TextLimits) -> list[tuple[str, str, str]]:
+    problem = text_problem(body, limits.sms_segments)
+    return [] if problem is None else [("sms", "body", problem)]
+
+
 def length_limits(channel: str, limits: TextLimits) -> dict[str, int]:
     if channel == "email":
         return {"subject": limits.subject, "preheader": limits.preheader}
+    if channel == "sms":
+        return {}
     return {"title": limits.push_title, "body": limits.push_body}

@@ -33,7 +33,7 @@ from liquid.exceptions import LiquidError, LiquidSyntaxError
 from jobs.config import CampaignConfig, Conf, RetailerConfig
 from jobs.config.models import Variant
 from jobs.config.positions import value_line
-from jobs.templates.compose import CONTENT_SLOT, SLOT, parse, render_branded
+from jobs.templates.compose import CONTENT_SLOT, SLOT, render_branded
 from jobs.templates.library import (
     Layout,
     TemplateLibrary,
@@ -55,6 +55,7 @@ from jobs.templates.variables import (
     merge_variables,
     winning_layers,
 )
+from jobs.text.liquid import parse
 
 # The customer every rendered check (and a preview without --customer) uses: long-ish
 # values, so a subject that only fits with a short first name is caught.

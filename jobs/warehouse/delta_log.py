@@ -7,6 +7,7 @@ whichever engine writes it first.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Literal
 
@@ -15,10 +16,12 @@ import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
+from deltalake.schema import Field
 
 from jobs.warehouse.errors import SchemaMismatchError
 
 WriteMode = Literal["append", "overwrite", "overwrite_partitions"]
+log = logging.getLogger(__name__)
 
 
 def storage_options_from_env(option_env: dict[str, str]) -> dict[str, str]:
@@ -48,7 +51,8 @@ def open_table(
 def ensure_table(
     uri: str, schema: pa.Schema, partition_by: tuple[str, ...], storage_options: dict[str, str]
 ) -> DeltaTable:
-    """Create the table on first use; refuse an existing table whose shape has drifted."""
+    """Create the table on first use; add the columns a newer release declares (nullable:
+    Delta's additive schema evolution, nothing rewritten); refuse any other drift."""
     table = open_table(uri, storage_options)
     if table is None:
         try:
@@ -67,6 +71,9 @@ def ensure_table(
             table = open_table(uri, storage_options)
             if table is None:
                 raise
+    added = add_new_columns(table, schema)
+    if added:
+        log.info("added the columns %s to the Delta table at %s", added, uri)
     require_declared_schema(table, schema, doing="writing")
     if tuple(table.metadata().partition_columns) != partition_by:
         raise SchemaMismatchError(
@@ -79,12 +86,38 @@ def ensure_table(
 def require_declared_schema(table: DeltaTable, declared: pa.Schema, *, doing: str) -> None:
     """Refuse a table whose schema drifted from the registry, naming every difference."""
     differences = schema_differences(pa.schema(table.schema().to_arrow()), declared)
-    if differences:
-        raise SchemaMismatchError(
-            f"the Delta table at {table.table_uri} differs from its schema in "
-            f"jobs/warehouse/registry.py: {'; '.join(differences)}. Fix the producer that "
-            f"wrote it and rewrite the table with the declared schema before {doing} it."
+    if not differences:
+        return
+    if len(differences) == len(new_columns(table, declared)):
+        remedy = (
+            "These are columns a newer release declares (nullable: older rows read as "
+            "null); `campaigns maintain` adds them, in one commit per table, as does the "
+            f"next write to the table; run it before {doing} it."
         )
+    else:
+        remedy = (
+            "Fix the producer that wrote it and rewrite the table with the declared schema "
+            f"before {doing} it."
+        )
+    raise SchemaMismatchError(
+        f"the Delta table at {table.table_uri} differs from its schema in "
+        f"jobs/warehouse/registry.py: {'; '.join(differences)}. {remedy}"
+    )
+
+
+def new_columns(table: DeltaTable, declared: pa.Schema) -> list[pa.Field]:
+    """Declared nullable columns the table lacks: what a release added to its schema."""
+    have = set(pa.schema(table.schema().to_arrow()).names)
+    return [column for column in declared if column.name not in have and column.nullable]
+
+
+def add_new_columns(table: DeltaTable, declared: pa.Schema) -> list[str]:
+    """Add the columns a newer release declares (nullable, so every existing row reads
+    as null: nothing is rewritten); their names, or none."""
+    columns = new_columns(table, declared)
+    if columns:
+        table.alter.add_columns([Field.from_arrow(column) for column in columns])
+    return [column.name for column in columns]
 
 
 def schema_differences(existing: pa.Schema, declared: pa.Schema) -> list[str]:

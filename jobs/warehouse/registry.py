@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import types as T
 
+from jobs.config.models import E164_PATTERN
 from jobs.warehouse.errors import UnknownTableError
 
 
@@ -40,6 +41,8 @@ _COUNT_MAP = T.MapType(T.StringType(), T.LongType(), True)
 # A well-formed `customers.email`: the quality gate measures the share of these, and
 # suppression records any other address as `invalid_contact`.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+# A well-formed `customers.phone` is E.164 (+<country code><number>); the same two rules.
+PHONE_PATTERN = E164_PATTERN
 
 CUSTOMERS = TableSpec(
     name="customers",
@@ -48,9 +51,12 @@ CUSTOMERS = TableSpec(
         ("customer_id", _STRING, False),
         ("email", _STRING, True),
         ("push_token", _STRING, True),
+        ("phone", _STRING, True),
         ("first_name", _STRING, True),
         ("last_name", _STRING, True),
         ("locale", _STRING, True),
+        # IANA zone (America/Chicago); none: the retailer's zone. Quiet hours are local.
+        ("time_zone", _STRING, True),
         ("signup_at", _TS, False),
         ("updated_at", _TS, False),
     ),
@@ -86,7 +92,8 @@ CONSENTS = TableSpec(
         ("updated_at", _TS, False),
     ),
     partition_by=("retailer_id",),
-    description="Marketing consent per customer and channel (email, push).",
+    description="Marketing consent per customer and channel (email, push, sms): SMS has "
+    "its own opt-in, and a STOP reply ends it.",
 )
 
 CAMPAIGN_EVENTS = TableSpec(
@@ -110,6 +117,10 @@ CAMPAIGN_EVENTS = TableSpec(
         ("promo_code", _STRING, True),
         ("variables", _STRING_MAP, True),
         ("created_at", _TS, False),
+        # The customer's IANA zone (else the retailer's): quiet hours are local to it.
+        ("time_zone", _STRING, True),
+        # Not before this instant (send-time optimization); none: as soon as allowed.
+        ("send_after", _TS, True),
     ),
     partition_by=("retailer_id",),
     description="The event stream: one row per (campaign run, customer, channel). Holdout rows "
@@ -176,11 +187,14 @@ MESSAGE_SENDS = TableSpec(
         ("reason", _STRING, True),
         ("attempts", _INT, False),
         ("dispatch_id", _STRING, True),
+        ("segments", _INT, True),  # a text's billed segments (SMS only)
         ("batch_size", _INT, False),
         ("queued_at", _TS, False),
         ("first_attempt_at", _TS, True),
         ("completed_at", _TS, False),
         ("send_latency_ms", _LONG, True),
+        # A deferred message's earliest next attempt (quiet hours, its send time).
+        ("eligible_at", _TS, True),
         ("delivery_run_id", _STRING, False),
         ("source_version", _LONG, False),
     ),

@@ -28,6 +28,7 @@ from jobs.warehouse.delta_log import (
     ensure_table,
     open_filesystem,
     open_table,
+    require_declared_schema,
     storage_options_from_env,
 )
 from jobs.warehouse.errors import SchemaMismatchError, TableNotFoundError, UnsupportedTableError
@@ -119,6 +120,7 @@ class DeltaStore:
         if table is None:
             return schema.empty_table().select(wanted)
         check_readable(table, name)
+        require_declared_schema(table, schema, doing="reading")
         rows = table.to_pyarrow_table(
             filters=delta_rs_filters(partitions),
             columns=wanted,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 from deltalake.exceptions import CommitFailedError, DeltaError
 
+from jobs.warehouse.delta_log import add_new_columns
 from jobs.warehouse.registry import (
     CAMPAIGN_EVENTS,
     DELIVERY_SOURCE_APP_ID,
@@ -53,12 +54,14 @@ class TableUpkeep:
     compacted_away: int = 0  # small files rewritten into fewer
     vacuumed: int = 0  # files deleted from storage
     kept_versions: list[int] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)  # declared by a newer release
     seconds: float = 0.0
     problem: str | None = None
 
     def line(self) -> str:
         after = self.after or self.before
         kept = f", kept v{','.join(map(str, self.kept_versions))}" if self.kept_versions else ""
+        kept += f", added columns {', '.join(self.added_columns)}" if self.added_columns else ""
         text = (
             f"{self.table:<20} files {self.before.files:>6,} -> {after.files:>6,}  "
             f"compacted {self.compacted_away:>5,}  vacuumed {self.vacuumed:>5,}  "
@@ -103,6 +106,9 @@ def maintain_table(
     started = time.monotonic()
     upkeep = TableUpkeep(name, table_shape(store, name), kept_versions=keep_versions)
     try:
+        if not dry_run:
+            declared = store.arrow_schema(name)
+            upkeep.added_columns = add_new_columns(store.delta_table(name), declared)
         if name not in NOT_COMPACTED and not dry_run:
             metrics = store.delta_table(name).optimize.compact()
             upkeep.compacted_away = int(metrics.get("numFilesRemoved", 0))

@@ -140,11 +140,13 @@ def _sends(retailer_id: str, run_id: str, ids: list[str], at: datetime) -> pa.Ta
         "reason": None,
         "attempts": 1,
         "dispatch_id": None,
+        "segments": None,
         "batch_size": 50,
         "queued_at": at,
         "first_attempt_at": at,
         "completed_at": at,
         "send_latency_ms": 0,
+        "eligible_at": None,
         "delivery_run_id": run_id,
         "source_version": 0,
     }

@@ -27,7 +27,7 @@ def customer(
     email: str | None = "a@b.com",
 ) -> tuple[object, ...]:
     signup = AS_OF - timedelta(days=signup_days_ago)
-    return (retailer, customer_id, email, None, "Ann", "Lee", locale, signup, signup)
+    return (retailer, customer_id, email, None, None, "Ann", "Lee", locale, None, signup, signup)
 
 
 def order(

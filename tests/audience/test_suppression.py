@@ -14,7 +14,7 @@ from tests.conftest import T0
 AS_OF = T0 + timedelta(days=30)
 CANDIDATE_SCHEMA = (
     "retailer_id string, campaign_id string, run_id string, customer_id string, "
-    "email string, push_token string, channels array<string>, frequency_max int, "
+    "email string, push_token string, phone string, channels array<string>, frequency_max int, "
     "frequency_window_days int"
 )
 
@@ -58,6 +58,8 @@ def history_event(
         None,
         {},
         AS_OF - timedelta(days=days_ago),
+        None,
+        None,
     )
 
 
@@ -94,11 +96,12 @@ def row(
     email: str | None = "ok@example.com",
     token: str | None = None,
     channels: tuple[str, ...] = ("email",),
+    phone: str | None = None,
     cap: int = 3,
     campaign: str = "winback",
     run: str = "run-2",
 ) -> tuple[object, ...]:
-    return (retailer, campaign, run, customer, email, token, list(channels), cap, 7)
+    return (retailer, campaign, run, customer, email, token, phone, list(channels), cap, 7)
 
 
 def test_each_reason_is_recorded(spark: SparkSession) -> None:
@@ -202,3 +205,38 @@ def test_a_run_is_not_its_own_history(spark: SparkSession) -> None:
     )
 
     assert result == {("r1", "c1", "email"): None}
+
+
+def test_texts_need_their_own_opt_in_an_e164_number_and_no_stop_reply(
+    spark: SparkSession,
+) -> None:
+    both = ("email", "sms")
+    result = reasons(
+        spark,
+        [
+            row("r1", "ok", channels=both, phone="+13125550142"),
+            row("r1", "national", channels=both, phone="(312) 555-0142"),
+            row("r1", "no-plus", channels=both, phone="13125550142"),
+            row("r1", "no-phone", channels=both),
+            row("r1", "email-only-consent", channels=both, phone="+13125550143"),
+            row("r1", "stopped", channels=both, phone="+13125550144"),
+        ],
+        [
+            consent("r1", c, channel, True)
+            for c in ("ok", "national", "no-plus", "no-phone", "stopped")
+            for channel in both
+        ]
+        + [consent("r1", "email-only-consent", "email", True)],
+        deliveries=[delivery("r1", "stopped", "sms", "unsubscribed")],
+    )
+
+    assert {key: reason for key, reason in result.items() if key[2] == "sms"} == {
+        ("r1", "ok", "sms"): None,
+        ("r1", "national", "sms"): "invalid_contact",
+        ("r1", "no-plus", "sms"): "invalid_contact",
+        ("r1", "no-phone", "sms"): "invalid_contact",
+        ("r1", "email-only-consent", "sms"): "no_consent",
+        ("r1", "stopped", "sms"): "unsubscribed",
+    }
+    # a STOP ends texts only; the same customer's email consent stands
+    assert result[("r1", "stopped", "email")] is None

@@ -9,7 +9,7 @@ import yaml
 
 from jobs.cli import main
 from jobs.config import ConfigError, load_conf
-from tests.conftest import REPO_CONF
+from tests.conftest import REPO_CONF, SMS_ACCOUNT, add_sms
 
 
 def edit_yaml(path: Path, change: dict[str, object], *, drop: tuple[str, ...] = ()) -> None:
@@ -280,3 +280,63 @@ def test_an_adaptive_campaign_needs_two_variants_and_no_weights(conf_dir: Path) 
     assert allocation.is_adaptive and allocation.wave_interval_seconds == 4 * 3600
     bounds = [edge for k in (1, 2, 3) for edge in allocation.wave_bounds(k)]
     assert bounds == pytest.approx([0, 0.2, 0.2, 0.6, 0.6, 1.0])
+
+
+def test_bad_sms_configuration_names_file_and_field(conf_dir: Path) -> None:
+    add_sms(conf_dir)
+    fresh_mart = conf_dir / "retailers" / "fresh-mart.yaml"
+    sms = {
+        **SMS_ACCOUNT,
+        "account_sid": "freshmart",
+        "sender": {"number": "+13125550100", "kind": "long_code", "messages_per_second": 10},
+    }
+    edit_yaml(fresh_mart, {"sms": sms})
+
+    problems = problems_of(conf_dir)
+
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{fresh_mart}: sms.account_sid: String should match")
+    assert problems[1].startswith(f"{fresh_mart}: sms.sender: messages_per_second 10")
+    assert "above what carriers allow a long_code (1/s)" in problems[1]
+
+
+def test_texts_need_an_sms_account_and_a_sender_of_the_right_kind(conf_dir: Path) -> None:
+    add_sms(conf_dir)
+    fresh_mart = conf_dir / "retailers" / "fresh-mart.yaml"
+    edit_yaml(fresh_mart, {}, drop=("sms",))
+    green = conf_dir / "retailers" / "green-grocer.yaml"
+    edit_yaml(
+        green,
+        {
+            "channels": ["email", "sms"],
+            "sms": {
+                **SMS_ACCOUNT,
+                "account_sid": "ACgg",
+                "auth_token_env": "GG_SMS",
+                "sender": {"number": "+1312", "kind": "short_code"},
+            },
+        },
+    )
+
+    problems = problems_of(conf_dir)
+
+    assert any(
+        p.startswith(f"{fresh_mart}: (top): channels has sms but no sms account") for p in problems
+    ), problems
+    assert any(
+        p.startswith(f"{green}: sms.sender.number: String should match") for p in problems
+    ), problems
+
+
+def test_two_retailers_cannot_share_an_sms_sender(conf_dir: Path) -> None:
+    add_sms(conf_dir)
+    green = conf_dir / "retailers" / "green-grocer.yaml"
+    edit_yaml(green, {"sms": {**SMS_ACCOUNT, "account_sid": "ACgg", "auth_token_env": "GG_SMS"}})
+
+    problems = problems_of(conf_dir)
+
+    assert len(problems) == 2, problems
+    assert any("sms.base_url: SMS account URL" in p for p in problems)
+    assert any(
+        "sms.sender.number: SMS sender number '+13125550100' already belongs" in p for p in problems
+    )

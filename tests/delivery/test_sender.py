@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from functools import cache
 
 from jobs.config import load_conf
-from jobs.delivery.limits import CircuitBreaker, DailyCap
+from jobs.delivery.limits import CircuitBreaker
 from jobs.delivery.records import CAP_DEFERRAL, BatchReport, EventChunk, GroupKey, MessageEvent
-from jobs.delivery.sender import BatchSender, SendLane
+from jobs.delivery.sender import BatchSender, SendLane, new_lane
 from jobs.dev.simulator.state import PoolCap
-from jobs.providers.pacing import RetryPolicy, TokenBucket
+from jobs.providers.pacing import RetryPolicy
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import load_library, merge_variables
 from jobs.templates.variables import configured_layers
@@ -51,13 +51,10 @@ def run(
     async def go() -> list[BatchReport]:
         router = ProviderRouter(world.conf, timeout=5.0)
 
-        def lane(retailer_id: str) -> SendLane:
-            return SendLane(
-                client=router.async_for_retailer(retailer_id),
-                bucket=TokenBucket.for_retailer(world.conf.retailer(retailer_id)),
-                cap=DailyCap(cap),
-                breaker=CircuitBreaker(threshold=threshold, cooldown_s=60),
-                slots=asyncio.Semaphore(4),
+        def lane(retailer_id: str, route: str) -> SendLane:
+            breaker = CircuitBreaker(threshold=threshold, cooldown_s=60)
+            return new_lane(
+                router, retailer_id, route, daily_cap=cap, breaker=breaker, max_in_flight=4
             )
 
         sender = BatchSender(lane_for=lane, policy=RetryPolicy(base_delay_s=0.01, max_delay_s=0.05))

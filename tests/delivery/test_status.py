@@ -34,11 +34,13 @@ def send_rows(events: list[dict[str, Any]], status: str, reason: str | None = No
                 "reason": reason,
                 "attempts": 1,
                 "dispatch_id": None,
+                "segments": None,
                 "batch_size": 50,
                 "queued_at": NOW,
                 "first_attempt_at": NOW,
                 "completed_at": NOW,
                 "send_latency_ms": 20,
+                "eligible_at": None,
                 "delivery_run_id": "dr-1",
                 "source_version": 0,
             }

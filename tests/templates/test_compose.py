@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from jobs.config import load_conf
 from jobs.templates import load_library, merge_variables
-from jobs.templates.compose import branded_fields, render_branded, render_fields
+from jobs.templates.compose import branded_fields, render_branded
 from jobs.templates.validate import SAMPLE_CUSTOMER
 from jobs.templates.variables import configured_layers
+from jobs.text.liquid import render_fields
 from tests.conftest import REPO_CONF
 
 

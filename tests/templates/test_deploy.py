@@ -16,9 +16,9 @@ from jobs.config.models import RateLimit
 from jobs.dev.simulator.server import SimulatorThread, point_conf_at, simulator_from_conf
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import load_library
-from jobs.templates.compose import render_fields
 from jobs.templates.deploy import DeployReport, deploy_library
 from jobs.templates.preview import PreviewRequest, build_preview
+from jobs.text.liquid import render_fields
 from jobs.warehouse.store import DeltaStore
 from tests.templates.conftest import edit, library_file
 

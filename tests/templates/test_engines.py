@@ -14,10 +14,11 @@ from collections.abc import Iterator, Mapping
 
 from jobs.config import Conf, load_conf
 from jobs.templates import load_library
-from jobs.templates.compose import branded_fields, render_fields
+from jobs.templates.compose import branded_fields
 from jobs.templates.library import TemplateLibrary, TemplateSpec
 from jobs.templates.validate import SAMPLE_CUSTOMER
 from jobs.templates.variables import configured_layers, merge_variables
+from jobs.text.liquid import render_fields
 from tests.conftest import REPO_CONF, REPO_ROOT
 
 LIQUIDJS = REPO_ROOT / "tests" / "liquidjs"

@@ -9,7 +9,7 @@ import pytest
 
 from jobs.cli import main
 from jobs.config import ConfigError
-from tests.conftest import REPO_CONF
+from tests.conftest import REPO_CONF, add_sms
 from tests.templates.conftest import edit, library_file, line_of, problems_of
 
 
@@ -246,3 +246,21 @@ def test_overrides_keyed_by_a_template_variant_are_refused(conf_dir: Path) -> No
     where = "retailers.green-grocer.template_variables.welcome-email-green-grocer"
     assert problem.startswith(f"{metadata}: {where}: ")
     assert "key its overrides by the id it is deployed under: 'welcome-email'" in problem
+
+
+def test_a_text_over_its_segments_or_without_the_opt_out_is_reported(conf_dir: Path) -> None:
+    add_sms(conf_dir)
+    path = library_file(conf_dir, "winback", "winback-sms")
+    edit(path, "sms_body: we miss you!", "sms_body: " + "we miss you 🍓 " * 12)
+    metadata = conf_dir / "templates" / "metadata.yaml"
+    found = only(problems_of(conf_dir), "sms")
+    assert [(p.retailer_id, p.template_id, p.file, p.line) for p in found] == [
+        ("fresh-mart", "winback-sms", str(path), line_of(path, 'body: "{{'))
+    ]
+    assert "5 segment(s)" in found[0].message and "UCS-2 because of '🍓'" in found[0].message
+    assert found[0].blocks_deploy
+
+    edit(metadata, "  sms_segments: 3", "  sms_segments: 6")
+    edit(path, " Reply STOP to opt out.", "")
+    [opt_out] = only(problems_of(conf_dir), "sms")
+    assert "does not tell how to opt out" in opt_out.message

@@ -24,10 +24,46 @@ from tests.conftest import T0
 
 CUSTOMER_ROWS = [
     # two retailers share a customer id and an email address; nulls where allowed
-    ("fresh-mart", "c0000001", "ava.adams1@example.com", None, "Ava", "Adams", "en-US", T0, T0),
-    ("green-grocer", "c0000001", "ava.adams1@example.com", "tok_1", "Ava", None, "es-US", T0, T0),
-    ("green-grocer", "c0000002", None, None, None, None, None, T0, T0),
-    ("maple-market", "c0000001", "bad email", "tok_2", "Ben", "Baker", "fr-CA", T0, T0),
+    (
+        "fresh-mart",
+        "c0000001",
+        "ava.adams1@example.com",
+        None,
+        "+13125550142",
+        "Ava",
+        "Adams",
+        "en-US",
+        "America/Chicago",
+        T0,
+        T0,
+    ),
+    (
+        "green-grocer",
+        "c0000001",
+        "ava.adams1@example.com",
+        "tok_1",
+        None,
+        "Ava",
+        None,
+        "es-US",
+        None,
+        T0,
+        T0,
+    ),
+    ("green-grocer", "c0000002", None, None, None, None, None, None, None, T0, T0),
+    (
+        "maple-market",
+        "c0000001",
+        "bad email",
+        "tok_2",
+        "(514) 555-0199",
+        "Ben",
+        "Baker",
+        "fr-CA",
+        "America/Toronto",
+        T0,
+        T0,
+    ),
 ]
 
 
@@ -108,7 +144,19 @@ def test_partition_overwrite_touches_only_its_partitions(
         if "retailer_id=green-grocer" not in f
     }
     replacement = [
-        ("green-grocer", "c0000009", "new@example.com", None, "Nora", "Ito", "en-US", T0, T0)
+        (
+            "green-grocer",
+            "c0000009",
+            "new@example.com",
+            None,
+            None,
+            "Nora",
+            "Ito",
+            "en-US",
+            None,
+            T0,
+            T0,
+        )
     ]
 
     warehouse.write(
@@ -164,8 +212,9 @@ def test_failed_write_leaves_the_table_unchanged(spark: SparkSession, warehouse:
         .alias("customer_id"),
         *[
             F.lit(None).cast("string").alias(c)
-            for c in ("email", "push_token", "first_name", "last_name", "locale")
+            for c in ("email", "push_token", "phone", "first_name", "last_name", "locale")
         ],
+        F.lit(None).cast("string").alias("time_zone"),
         F.lit(T0).alias("signup_at"),
         F.lit(T0).alias("updated_at"),
     )
@@ -202,7 +251,7 @@ def test_schema_mismatch_names_every_difference(spark: SparkSession, warehouse: 
 def test_null_in_a_required_column_fails_the_write(
     spark: SparkSession, warehouse: Warehouse
 ) -> None:
-    rows = [("fresh-mart", None, None, None, None, None, None, T0, T0)]
+    rows = [("fresh-mart", None, None, None, None, None, None, None, None, T0, T0)]
     nullable_schema = table_spec("customers").schema
     df = spark.createDataFrame(
         rows,

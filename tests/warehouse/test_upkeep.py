@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from jobs.cli import main
+from jobs.warehouse.errors import SchemaMismatchError
 from jobs.warehouse.registry import DELIVERY_SOURCE_APP_ID
 from jobs.warehouse.store import DeltaStore, RunTag
 from jobs.warehouse.upkeep import maintain_warehouse
@@ -89,3 +91,50 @@ def test_the_command_reports_each_table_and_a_dry_run_deletes_nothing(
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("campaign_controls    files      3 ->      1")
+
+
+def test_columns_a_release_adds_are_added_by_maintain_and_old_rows_read_as_null(
+    tmp_path: Path,
+) -> None:
+    """A warehouse written before customers had phones and time zones, and message_sends
+    segments: reads are refused with the remedy, `maintain` adds the columns, rows stay."""
+    store = DeltaStore(str(tmp_path / "warehouse"))
+    declared = store.arrow_schema("customers")
+    before = pa.schema([f for f in declared if f.name not in ("phone", "time_zone")])
+    old_rows = pa.Table.from_pylist(
+        [{"retailer_id": "fresh-mart", "customer_id": "c1", "signup_at": NOW, "updated_at": NOW}],
+        schema=before,
+    )
+    write_deltalake(store.uri("customers"), old_rows, partition_by=["retailer_id"])
+
+    with pytest.raises(SchemaMismatchError, match=r"column 'phone' is missing.*campaigns maintain"):
+        store.read_arrow("customers")
+    [upkeep] = maintain_warehouse(store, retention_hours=0)
+
+    assert upkeep.added_columns == ["phone", "time_zone"] and upkeep.problem is None
+    assert "added columns phone, time_zone" in upkeep.line()
+    rows = store.read_arrow("customers").to_pylist()
+    assert [(r["customer_id"], r["phone"], r["time_zone"]) for r in rows] == [("c1", None, None)]
+    assert maintain_warehouse(store, retention_hours=0)[0].added_columns == []
+
+
+def test_the_next_write_adds_a_releases_new_columns_too(tmp_path: Path) -> None:
+    store = DeltaStore(str(tmp_path / "warehouse"))
+    declared = store.arrow_schema("customers")
+    before = pa.schema([f for f in declared if f.name != "phone"])
+    row = {"retailer_id": "fresh-mart", "customer_id": "c1", "signup_at": NOW, "updated_at": NOW}
+    write_deltalake(
+        store.uri("customers"),
+        pa.Table.from_pylist([row], schema=before),
+        partition_by=["retailer_id"],
+    )
+
+    store.append(
+        "customers",
+        pa.Table.from_pylist(
+            [{**row, "customer_id": "c2", "phone": "+13125550142"}], schema=declared
+        ),
+    )
+
+    rows = sorted((r["customer_id"], r["phone"]) for r in store.read_arrow("customers").to_pylist())
+    assert rows == [("c1", None), ("c2", "+13125550142")]

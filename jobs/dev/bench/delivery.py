@@ -205,6 +205,8 @@ def _events(
                 "promo_code": f"P{n}" if variant == "offer" else None,
                 "variables": [("first_name", "Ann"), ("locale", "en-US")],
                 "created_at": CREATED_AT,
+                "time_zone": None,  # the retailer's
+                "send_after": None,
             }
             for name, value in values.items():
                 rows[name].append(value)

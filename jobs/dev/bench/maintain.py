@@ -90,11 +90,13 @@ def _sends(store: DeltaStore, run_number: int, commit: int, args: argparse.Names
         "reason": [None] * n,
         "attempts": [1] * n,
         "dispatch_id": [f"d-{run_number}-{commit}"] * n,
+        "segments": [None] * n,
         "batch_size": [50] * n,
         "queued_at": [at] * n,
         "first_attempt_at": [at] * n,
         "completed_at": [at] * n,
         "send_latency_ms": [120] * n,
+        "eligible_at": [None] * n,
         "delivery_run_id": [f"dr-{run_number}"] * n,
         "source_version": [run_number] * n,
     }

@@ -25,8 +25,8 @@ from jobs.dev.bench.platform import simulated_platform
 from jobs.dev.simulator.server import point_conf_at
 from jobs.providers.routing import ProviderRouter
 from jobs.templates import load_library
-from jobs.templates.compose import parse
 from jobs.templates.deploy import DEFAULT_CONCURRENCY, DeployReport, deploy_library
+from jobs.text.liquid import parse
 from jobs.warehouse.store import DeltaStore
 
 BENCH_WAREHOUSE = Path("var/bench-templates")

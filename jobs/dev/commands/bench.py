@@ -8,12 +8,14 @@ campaigns bench templates  the template library to 350 workspaces: first, change
 campaigns bench chaos      kill -9s against a provider without deduplication: in doubt, lag
 campaigns bench maintain   a warehouse after 50 delivery runs, before and after upkeep
 campaigns bench adaptive   adaptive allocation vs a fixed split over simulated campaigns
+campaigns bench send-time  optimized send times vs sending at once, open-rate lift by seed
 """
 
 from __future__ import annotations
 
 import argparse
 
+from jobs.commands.common import add_common_arguments
 from jobs.dev.bench import (
     adaptive,
     audience,
@@ -22,6 +24,7 @@ from jobs.dev.bench import (
     maintain,
     provider,
     seed,
+    send_time,
     templates,
 )
 from jobs.dev.commands import seed as seed_command
@@ -64,6 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     adaptive.add_arguments(sub)
     sub.set_defaults(bench_run=adaptive.run)
+
+    sub = benches.add_parser(
+        "send-time", help="optimized send times vs sending at once: open-rate lift per seed"
+    )
+    add_common_arguments(sub)
+    send_time.add_arguments(sub)
+    sub.set_defaults(bench_run=send_time.run)
 
     sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
     templates.add_arguments(sub)

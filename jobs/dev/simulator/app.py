@@ -18,9 +18,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -31,6 +31,7 @@ from jobs.dev.simulator.state import (
     Faults,
     PoolCap,
     RenderMode,
+    SmsAccountState,
     StoredTemplate,
     TokenBucket,
     WorkspaceState,
@@ -40,9 +41,18 @@ from jobs.dev.simulator.state import (
 from jobs.providers.base import MAX_RECIPIENTS_PER_BATCH
 
 
+class HasCounters(Protocol):
+    """A workspace or an SMS account: what fault injection counts on and limits by."""
+
+    counters: Counter[str]
+    limiter: TokenBucket
+
+
 @dataclass
 class Simulator:
     workspaces: dict[str, WorkspaceState]
+    # Each retailer's account at the Twilio-style SMS provider (`sms.py`), by account SID.
+    sms_accounts: dict[str, SmsAccountState] = field(default_factory=dict)
     render_mode: RenderMode = "sample"
     engagement: EngagementRates = field(default_factory=EngagementRates)
     variant_engagement: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -62,7 +72,9 @@ class Simulator:
 SIMULATOR = web.AppKey("simulator", Simulator)
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response({"message": message}, status=status, headers=headers)
 
 
@@ -74,8 +86,13 @@ class _RejectedError(Exception):
         self.response = response
 
 
-def _reject(status: int, message: str, headers: dict[str, str] | None = None) -> NoReturn:
-    raise _RejectedError(_error(status, message, headers))
+def reject(status: int, message: str, headers: dict[str, str] | None = None) -> NoReturn:
+    answer_with(error_response(status, message, headers))
+
+
+def answer_with(response: web.Response) -> NoReturn:
+    """Stop the handler here and answer with `response` (a refusal)."""
+    raise _RejectedError(response)
 
 
 @web.middleware
@@ -86,7 +103,7 @@ async def _rejections(request: web.Request, handler: Handler) -> web.StreamRespo
         return rejected.response
 
 
-def _rate_headers(ws: WorkspaceState, wait: float) -> dict[str, str]:
+def _rate_headers(ws: HasCounters, wait: float) -> dict[str, str]:
     return {
         "X-RateLimit-Limit": str(ws.limiter.burst),
         "X-RateLimit-Remaining": str(int(ws.limiter.tokens)),
@@ -97,7 +114,7 @@ def _rate_headers(ws: WorkspaceState, wait: float) -> dict[str, str]:
 def _workspace(sim: Simulator, workspace_id: object) -> WorkspaceState:
     ws = sim.workspaces.get(str(workspace_id))
     if ws is None:
-        _reject(404, f"unknown workspace '{workspace_id}' (known: {sorted(sim.workspaces)})")
+        reject(404, f"unknown workspace '{workspace_id}' (known: {sorted(sim.workspaces)})")
     return ws
 
 
@@ -107,14 +124,14 @@ async def _gate(request: web.Request) -> WorkspaceState:
     ws = _workspace(sim, request.match_info["workspace_id"])
     if request.headers.get("Authorization") != f"Bearer {ws.api_key}":
         ws.counters["401"] += 1
-        _reject(401, f"invalid API key for workspace '{ws.workspace_id}'")
+        reject(401, f"invalid API key for workspace '{ws.workspace_id}'")
     ws.request_times.append(time.monotonic())
     for faults in (sim.faults, ws.faults):
-        await _inject(faults, ws, sim)
+        await inject_faults(faults, ws, sim)
     wait = ws.limiter.take()
     if wait > 0:
         ws.counters["429"] += 1
-        _reject(
+        reject(
             429,
             "rate limit exceeded",
             {"Retry-After": str(math.ceil(wait)), **_rate_headers(ws, wait)},
@@ -122,7 +139,7 @@ async def _gate(request: web.Request) -> WorkspaceState:
     return ws
 
 
-async def _inject(faults: Faults, ws: WorkspaceState, sim: Simulator) -> None:
+async def inject_faults(faults: Faults, ws: HasCounters, sim: Simulator) -> None:
     if faults.latency_ms or faults.latency_jitter_ms:
         jitter = (
             sim.random.expovariate(1 / faults.latency_jitter_ms)
@@ -132,41 +149,41 @@ async def _inject(faults: Faults, ws: WorkspaceState, sim: Simulator) -> None:
         await asyncio.sleep((faults.latency_ms + jitter) / 1000)
     if faults.outage:
         ws.counters["503"] += 1
-        _reject(503, "service unavailable (injected outage)")
+        reject(503, "service unavailable (injected outage)")
     if faults.throttle_burst > 0:
         faults.throttle_burst -= 1
         ws.counters["429"] += 1
-        _reject(
+        reject(
             429,
             "rate limit exceeded (injected burst)",
             {"Retry-After": "1", **_rate_headers(ws, 1.0)},
         )
     if sim.random.random() < faults.error_rate:
         ws.counters["500"] += 1
-        _reject(500, "internal error (injected)")
+        reject(500, "internal error (injected)")
     if sim.random.random() < faults.timeout_rate:
         ws.counters["timeout"] += 1
         await asyncio.sleep(faults.timeout_hold_s)
-        _reject(504, "gateway timeout (injected)")
+        reject(504, "gateway timeout (injected)")
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json(loads=json.loads)
     except ValueError as error:
-        _reject(400, f"malformed JSON body: {error}")
+        reject(400, f"malformed JSON body: {error}")
     if not isinstance(body, dict):
-        _reject(400, "body must be a JSON object")
+        reject(400, "body must be a JSON object")
     return body
 
 
 async def send(request: web.Request) -> web.Response:
     ws, sim = await _gate(request), request.app[SIMULATOR]
-    body = await _json_body(request)
+    body = await json_body(request)
     problem = _validate_send(ws, body)
     if problem:
         ws.counters["400"] += 1
-        return _error(400, problem)
+        return error_response(400, problem)
     template = ws.templates[(body["channel"], body.get("template_id") or body["campaign_id"])]
     new = [r for r in body["recipients"] if not ws.deduplicates or r["send_id"] not in ws.sent_ids]
     pool = sim.pools.setdefault(ws.ip_pool, PoolCap())
@@ -174,7 +191,7 @@ async def send(request: web.Request) -> web.Response:
     remaining = pool.remaining(now.date())
     if remaining is not None and len(new) > remaining:
         ws.counters["429_daily_cap"] += 1
-        return _error(
+        return error_response(
             429,
             f"daily volume cap of IP pool '{ws.ip_pool}' reached "
             f"({pool.daily_cap}/day, {remaining} left)",
@@ -290,19 +307,19 @@ def _seconds_to_midnight(now: datetime) -> int:
 
 async def template_write(request: web.Request) -> web.Response:
     ws = await _gate(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     channel, action = request.match_info["channel"], request.match_info["action"]
     if not isinstance(body.get("fields"), dict) or not body.get("template_id"):
-        return _error(400, "a template needs 'template_id' and a 'fields' object")
+        return error_response(400, "a template needs 'template_id' and a 'fields' object")
     key = (channel, str(body["template_id"]))
     if action == "create" and key in ws.templates:
-        return _error(409, f"template '{key[1]}' already exists; use update")
+        return error_response(409, f"template '{key[1]}' already exists; use update")
     if action == "update" and key not in ws.templates:
-        return _error(404, f"template '{key[1]}' does not exist; use create")
+        return error_response(404, f"template '{key[1]}' does not exist; use create")
     try:
         ws.templates[key] = StoredTemplate.compile(channel, body)
     except LiquidError as error:
-        return _error(400, f"Liquid syntax error in template '{key[1]}': {error}")
+        return error_response(400, f"Liquid syntax error in template '{key[1]}': {error}")
     return web.json_response({"message": "success"}, status=201 if action == "create" else 200)
 
 
@@ -321,7 +338,7 @@ async def export_events(request: web.Request) -> web.Response:
         start = int(base64.urlsafe_b64decode(cursor).decode()) if cursor else 0
         limit = min(10_000, max(1, int(request.query.get("limit", "1000"))))
     except ValueError:
-        return _error(400, "invalid 'cursor' or 'limit'")
+        return error_response(400, "invalid 'cursor' or 'limit'")
     sim = request.app[SIMULATOR]
     exported_through = sim.clock().isoformat()  # events are derived at export: none lag
     _expand_events(sim, ws)
@@ -357,14 +374,14 @@ async def platform_workspace(request: web.Request) -> web.Response:
     if sim.platform_key is None or request.headers.get("Authorization") != (
         f"Bearer {sim.platform_key}"
     ):
-        _reject(401, "invalid platform API key")
-    body = await _json_body(request)
+        reject(401, "invalid platform API key")
+    body = await json_body(request)
     missing = [name for name in WORKSPACE_SPEC_FIELDS if name not in body]
     if missing or body["workspace_id"] != request.match_info["workspace_id"]:
-        _reject(400, f"workspace spec lacks {missing} or names another workspace")
+        reject(400, f"workspace spec lacks {missing} or names another workspace")
     ws = sim.workspaces.get(body["workspace_id"])
     if ws is not None and ws.retailer_id != body["retailer_id"]:
-        _reject(409, f"workspace '{ws.workspace_id}' belongs to retailer '{ws.retailer_id}'")
+        reject(409, f"workspace '{ws.workspace_id}' belongs to retailer '{ws.retailer_id}'")
     limiter = TokenBucket(float(body["requests_per_second"]), int(body["burst"]))
     wanted = (
         body["api_key"],
@@ -434,25 +451,30 @@ async def admin_state(request: web.Request) -> web.Response:
 
 
 async def admin_faults(request: web.Request) -> web.Response:
-    """{"workspace_id": optional, <fault fields>...}: global when no workspace is named."""
+    """{"workspace_id" or "account_sid" (SMS): optional, <fault fields>...}: global when
+    neither is named."""
     sim = request.app[SIMULATOR]
-    body = await _json_body(request)
-    ws_id = body.pop("workspace_id", None)
+    body = await json_body(request)
+    ws_id, account_sid = body.pop("workspace_id", None), body.pop("account_sid", None)
     target = sim.faults if ws_id is None else _workspace(sim, ws_id).faults
+    if account_sid is not None:
+        if str(account_sid) not in sim.sms_accounts:
+            reject(404, f"unknown SMS account '{account_sid}' (known: {sorted(sim.sms_accounts)})")
+        target = sim.sms_accounts[str(account_sid)].faults
     try:
         target.update(body)
     except ValueError as error:
-        return _error(400, str(error))
+        return error_response(400, str(error))
     return web.json_response(asdict(target))
 
 
 async def admin_pools(request: web.Request) -> web.Response:
     """{"pool": daily_cap or null, ...}"""
     sim = request.app[SIMULATOR]
-    body = await _json_body(request)
+    body = await json_body(request)
     bad = {pool: cap for pool, cap in body.items() if not _is_cap(cap)}
     if bad:
-        _reject(400, f"a pool's daily cap is a whole number of 0 or more, or null; got {bad}")
+        reject(400, f"a pool's daily cap is a whole number of 0 or more, or null; got {bad}")
     for pool, cap in body.items():
         sim.pools.setdefault(pool, PoolCap()).daily_cap = cap
     return web.json_response({name: asdict(p) for name, p in sim.pools.items()})
@@ -465,13 +487,13 @@ def _is_cap(cap: object) -> bool:
 async def admin_rate_limits(request: web.Request) -> web.Response:
     """{"workspace_id": optional, "requests_per_second": x, "burst": n}"""
     sim = request.app[SIMULATOR]
-    body = await _json_body(request)
+    body = await json_body(request)
     ws_id = body.get("workspace_id")
     if ws_id is not None:
         _workspace(sim, ws_id)
     rate, burst = body.get("requests_per_second"), body.get("burst")
     if not (_is_cap(burst) and burst and isinstance(rate, int | float) and rate > 0):
-        _reject(
+        reject(
             400,
             "give requests_per_second (a number above 0) and burst (a whole number of 1 or more)",
         )
@@ -482,23 +504,28 @@ async def admin_rate_limits(request: web.Request) -> web.Response:
 
 
 async def admin_engagement(request: web.Request) -> web.Response:
-    """{"variants": {"<variant_id>": {"clicked": 0.1, ...}}, "scale": 0.5}: the engagement
-    rates of variants (the truth an experiment should find), and how engaged the audience
-    is from now on (both optional)."""
+    """{"variants": {"<variant_id>": {"clicked": 0.1, ...}}, "scale": 0.5,
+    "preferred_hour_lift": 1.0}: the engagement rates of variants (the truth an experiment
+    should find), how engaged the audience is from now on, and how much sending at each
+    customer's hidden reading hour raises opens (all optional)."""
     sim = request.app[SIMULATOR]
-    body = await _json_body(request)
+    body = await json_body(request)
     variants, scale = body.get("variants", {}), body.get("scale", sim.engagement_scale)
     if not isinstance(scale, int | float) or not 0 <= scale <= 10:
-        _reject(400, f"scale is a number from 0 to 10, not {scale!r}")
+        reject(400, f"scale is a number from 0 to 10, not {scale!r}")
     if not isinstance(variants, dict):
-        _reject(400, 'variants maps a variant id to its rates, e.g. {"a": {"clicked": 0.1}}')
+        reject(400, 'variants maps a variant id to its rates, e.g. {"a": {"clicked": 0.1}}')
     for variant_id, rates in variants.items():
         try:
             sim.engagement.for_variant({str(variant_id): rates}, str(variant_id))
         except (TypeError, ValueError) as error:
-            _reject(400, f"rates of variant {variant_id}: {error}")
+            reject(400, f"rates of variant {variant_id}: {error}")
         sim.variant_engagement[str(variant_id)] = dict(rates)
+    lift = body.get("preferred_hour_lift", sim.engagement.preferred_hour_lift)
+    if not isinstance(lift, int | float) or isinstance(lift, bool) or not 0 <= lift <= 4:
+        reject(400, f"preferred_hour_lift is a number from 0 to 4, not {lift!r}")
     sim.engagement_scale = float(scale)
+    sim.engagement = replace(sim.engagement, preferred_hour_lift=float(lift))
     return web.json_response({"message": "success"})
 
 
@@ -530,9 +557,14 @@ async def admin_messages(request: web.Request) -> web.Response:
     return web.json_response({"count": len(found), "messages": found[:1000]})
 
 
-def build_app(simulator: Simulator) -> web.Application:
+def new_app(simulator: Simulator) -> web.Application:
     app = web.Application(client_max_size=8 * 2**20, middlewares=[_rejections])
     app[SIMULATOR] = simulator
+    return app
+
+
+def add_braze_routes(app: web.Application) -> None:
+    """The Braze-style workspaces, the platform API and the admin surface."""
     prefix = "/ws/{workspace_id}"
     app.router.add_post(f"{prefix}/messages/send", send)
     app.router.add_post(f"{prefix}/campaigns/trigger/send", send)
@@ -548,4 +580,3 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_get("/_admin/messages", admin_messages)
     app.router.add_get("/_admin/requests", admin_requests)
     app.router.add_get("/_admin/message_requests", admin_message_requests)
-    return app

@@ -16,9 +16,18 @@ from aiohttp import web
 from jobs.commands.common import LOOPBACK
 from jobs.config import Conf
 from jobs.dev.loopback import AppThread
-from jobs.dev.simulator.app import Simulator, build_app
-from jobs.dev.simulator.state import RenderMode, TokenBucket, WorkspaceState
-from jobs.providers.routing import platform_key, workspace_for
+from jobs.dev.simulator.app import Simulator, add_braze_routes, new_app
+from jobs.dev.simulator.sms import add_sms_routes
+from jobs.dev.simulator.state import RenderMode, SmsAccountState, TokenBucket, WorkspaceState
+from jobs.providers.routing import platform_key, sms_account_for, workspace_for
+
+
+def build_app(simulator: Simulator) -> web.Application:
+    """Both providers on one port: the Braze-style workspaces and the SMS accounts."""
+    app = new_app(simulator)
+    add_braze_routes(app)
+    add_sms_routes(app)
+    return app
 
 
 def simulator_from_conf(
@@ -45,14 +54,41 @@ def simulator_from_conf(
             ),
         )
     simulator = Simulator(
-        workspaces=workspaces, render_mode=render_mode, platform_key=platform_key(conf)
+        workspaces=workspaces,
+        sms_accounts=sms_accounts_from_conf(conf),
+        render_mode=render_mode,
+        platform_key=platform_key(conf),
     )
     simulator.faults.update(faults or {})
     return simulator
 
 
+# The provider measures a sender's rate with room for one early arrival (network jitter);
+# sustained, no more than the sender's messages per second are accepted.
+SENDER_BURST = 2
+
+
+def sms_accounts_from_conf(conf: Conf) -> dict[str, SmsAccountState]:
+    """The SMS account of every retailer that has one, with the token its configuration
+    names and its sender's rate."""
+    accounts = {}
+    for retailer in conf.retailers.values():
+        if retailer.sms is None:
+            continue
+        account = sms_account_for(conf, retailer)
+        accounts[account.account_sid] = SmsAccountState(
+            account_sid=account.account_sid,
+            retailer_id=retailer.retailer_id,
+            auth_token=account.auth_token,
+            sender=account.sender,
+            limiter=TokenBucket(account.messages_per_second, SENDER_BURST),
+        )
+    return accounts
+
+
 def point_conf_at(conf: Conf, server_url: str) -> Conf:
-    """The same configuration with every workspace served by the simulator at `server_url`."""
+    """The same configuration with every workspace and SMS account served by the simulator
+    at `server_url`."""
     retailers = {
         rid: r.model_copy(
             update={
@@ -62,6 +98,14 @@ def point_conf_at(conf: Conf, server_url: str) -> Conf:
             }
         )
         for rid, r in conf.retailers.items()
+    }
+    retailers = {
+        rid: r.model_copy(
+            update={"sms": r.sms.model_copy(update={"base_url": f"{server_url}/sms"})}
+        )
+        if r.sms is not None
+        else r
+        for rid, r in retailers.items()
     }
     platform = conf.platform
     if platform.provider_platform is not None:

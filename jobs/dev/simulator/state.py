@@ -100,6 +100,11 @@ class EngagementRates:
     unsubscribed: float = 0.002
     complained: float = 0.0005
     duplicate_rate: float = 0.02  # share of events exported twice (at-least-once)
+    # Each customer has a hidden hour of the day (UTC) they read messages at. With a lift
+    # above 0, a message that arrives within an hour of it is opened (1 + lift) times as
+    # often, one that arrives at another hour (1 - lift / 4) times, and opens happen at
+    # that hour: the history send-time optimization learns from. 0: no time of day.
+    preferred_hour_lift: float = 0.0
 
     def for_variant(
         self, overrides: dict[str, dict[str, float]], variant: str | None
@@ -166,8 +171,24 @@ class StoredTemplate:
         }
 
 
+@dataclass(kw_only=True)
+class ProviderAccount:
+    """What the simulator keeps of every account it serves, workspace or SMS account:
+    injected faults, accepted messages and their events, counters, request times."""
+
+    faults: Faults = field(default_factory=Faults)
+    # How many requests named each message id (a repeat is a retry or a duplicate).
+    requests_per_message: Counter[str] = field(default_factory=Counter)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    expanded_messages: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+    # Arrival time (monotonic) of every authenticated request, to audit client rate limits.
+    request_times: list[float] = field(default_factory=list)
+
+
 @dataclass
-class WorkspaceState:
+class WorkspaceState(ProviderAccount):
     workspace_id: str
     retailer_id: str
     api_key: str
@@ -177,17 +198,8 @@ class WorkspaceState:
     # Braze drops no repeated message id: a repeat is a second email (`delivered_twice`).
     # True models a provider that honours an idempotency key (`duplicate` results).
     deduplicates: bool = False
-    faults: Faults = field(default_factory=Faults)
     templates: dict[tuple[str, str], StoredTemplate] = field(default_factory=dict)
     sent_ids: set[str] = field(default_factory=set)
-    # How many requests named each message id (a repeat is a retry or a duplicate).
-    requests_per_message: Counter[str] = field(default_factory=Counter)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    expanded_messages: int = 0
-    counters: Counter[str] = field(default_factory=Counter)
-    # Arrival time (monotonic) of every authenticated request, to audit client rate limits.
-    request_times: list[float] = field(default_factory=list)
 
 
 def sent_event(message: dict[str, Any]) -> dict[str, Any]:
@@ -208,10 +220,41 @@ def sent_event(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# When customers like to read (UTC hours: North American evenings and mornings), drawn
+# per customer from this mix; a repeated hour weighs more.
+READING_HOURS = [0, 0, 1, 1, 1, 2, 2, 3, 12, 13, 13, 14, 14, 15, 17, 19, 21, 23]
+
+
+def preferred_hour(customer_key: str) -> int:
+    """A customer's hidden reading hour (UTC), fixed by who they are."""
+    digest = hashlib.sha256(f"reading-hour/{customer_key}".encode()).digest()
+    return READING_HOURS[int.from_bytes(digest[:4], "big") % len(READING_HOURS)]
+
+
+def _hours_apart(a: int, b: int) -> int:
+    return min((a - b) % 24, (b - a) % 24)
+
+
+def _reading_time(sent_at: datetime, hour: int, minute: int) -> datetime:
+    """The first time at the customer's reading hour after `sent_at` (or just after it,
+    when it arrived in that hour)."""
+    if _hours_apart(sent_at.hour, hour) <= 1:
+        return sent_at + timedelta(minutes=minute)
+    reading = sent_at.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return reading if reading > sent_at else reading + timedelta(days=1)
+
+
 def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[dict[str, Any]]:
     """The events one accepted message produces, reproducible from its message id."""
     draw = random.Random(hashlib.sha256(message["message_id"].encode()).digest()).random
     sent_at = datetime.fromisoformat(message["accepted_at"])
+    reading_at = None
+    if rates.preferred_hour_lift:
+        hour = preferred_hour(f"{message.get('workspace_id')}/{message['customer_id']}")
+        near = _hours_apart(sent_at.astimezone(UTC).hour, hour) <= 1
+        lift = rates.preferred_hour_lift
+        rates = rates.scaled(1 + lift if near else max(0.0, 1 - lift / 4))
+        reading_at = _reading_time(sent_at.astimezone(UTC), hour, int(draw() * 50))
     outcome = draw()
     if outcome < rates.bounced_hard:
         types = ["bounced_hard"]
@@ -235,9 +278,65 @@ def engagement_events(message: dict[str, Any], rates: EngagementRates) -> list[d
             "customer_id": message["customer_id"],
             "channel": message["channel"],
             "event_type": kind,
-            "occurred_at": (sent_at + timedelta(minutes=5 * step + 1)).isoformat(),
+            "occurred_at": (
+                reading_at + timedelta(minutes=step)
+                if reading_at is not None and kind in ("opened", "clicked")
+                else sent_at + timedelta(minutes=5 * step + 1)
+            ).isoformat(),
             "variant_id": message.get("variant_id"),
             "campaign_run_id": message.get("campaign_run_id"),
         }
         for step, kind in enumerate(types)
+    ]
+
+
+@dataclass
+class SmsRates:
+    """What becomes of an accepted text: delivery receipts and shortened-link clicks."""
+
+    undelivered: float = 0.02  # 30007: filtered by the carrier (soft)
+    failed: float = 0.01  # 30003: unreachable handset (hard)
+    clicked: float = 0.06
+    duplicate_rate: float = 0.02  # callbacks are retried: at-least-once
+
+
+@dataclass
+class SmsAccountState(ProviderAccount):
+    """A retailer's account at the Twilio-style provider: one sender number, its rate."""
+
+    account_sid: str
+    retailer_id: str
+    auth_token: str
+    sender: str
+    limiter: TokenBucket  # the sender's messages per second
+    # Numbers that replied STOP: the provider refuses to text them (21610) from then on.
+    opted_out: set[str] = field(default_factory=set)
+
+
+def sms_events(message: dict[str, Any], rates: SmsRates) -> list[dict[str, Any]]:
+    """The status callbacks of one accepted text, reproducible from its SID."""
+    draw = random.Random(hashlib.sha256(message["sid"].encode()).digest()).random
+    accepted = datetime.fromisoformat(message["accepted_at"])
+    outcome = draw()
+    steps: list[tuple[str, int | None]]
+    if outcome < rates.failed:
+        steps = [("failed", 30003)]
+    elif outcome < rates.failed + rates.undelivered:
+        steps = [("undelivered", 30007)]
+    else:
+        steps = [("delivered", None)]
+        if draw() < rates.clicked:
+            steps.append(("clicked", None))
+    return [
+        {
+            "type": "status",
+            "EventSid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{message['sid']}/{status}")),
+            "AccountSid": message["account_sid"],
+            "MessageSid": message["sid"],
+            "MessageStatus": status,
+            "ErrorCode": code,
+            "Timestamp": (accepted + timedelta(seconds=10 + 300 * step)).isoformat(),
+            "StatusCallback": message["status_callback"],
+        }
+        for step, (status, code) in enumerate([("queued", None), ("sent", None), *steps])
     ]

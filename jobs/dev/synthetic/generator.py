@@ -3,7 +3,9 @@
 Distributions are shaped like a grocery platform's: retailer sizes follow a
 long tail, signups skew recent, a share of customers has lapsed (winback
 material), a quarter never ordered, basket values are log-normal, each customer
-has a favourite category, a few emails are invalid, and some people shop at
+has a favourite category, a few emails are invalid, more than half give a phone
+(some typed without the country code), most live in one of the continent's zones, and
+some people shop at
 several retailers with the same email address (and customer ids repeat across
 retailers by construction), which is exactly what tenant isolation must survive.
 """
@@ -20,7 +22,7 @@ from pyspark.sql import functions as F
 
 from jobs.dev.synthetic.random import chance, pick, standard_normal, uniform
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CATEGORIES = [
     "produce",
     "dairy",
@@ -99,6 +101,23 @@ NEVER_ORDERED_SHARE = 0.25
 LAPSED_SHARE = 0.35
 INVALID_EMAIL_SHARE = 0.02
 PUSH_TOKEN_SHARE = 0.45
+PHONE_SHARE = 0.6
+# Of the phones given, typed as a national number ("(312) 555-0142"): never guessed.
+NATIONAL_PHONE_SHARE = 0.05
+SMS_CONSENT_SHARE = 0.4
+# Where customers live, weighted roughly by population (a zone repeats for its weight);
+# a share has no known zone and falls back to the retailer's.
+US_TIME_ZONES = (
+    ["America/New_York"] * 9
+    + ["America/Chicago"] * 6
+    + ["America/Denver"] * 2
+    + ["America/Phoenix"]
+    + ["America/Los_Angeles"] * 4
+)
+CA_TIME_ZONES = (
+    ["America/Toronto"] * 5 + ["America/Vancouver"] * 2 + ["America/Edmonton", "America/Halifax"]
+)
+UNKNOWN_TIME_ZONE_SHARE = 0.08
 _DAY_SECONDS = 86_400
 
 
@@ -157,9 +176,11 @@ def generate_customers(
         "customer_id",
         "email",
         "push_token",
+        "phone",
         "first_name",
         "last_name",
         "locale",
+        "time_zone",
         "signup_at",
         "updated_at",
         # kept for the order and consent generators, dropped before writing
@@ -218,6 +239,8 @@ def _with_customer_fields(df: DataFrame, spec: SeedSpec) -> DataFrame:
                 pick(OTHER_LOCALES, uniform(seed, "other-locale", *keys))
             ),
         )
+        .withColumn("phone", _phone(seed, keys))
+        .withColumn("time_zone", _time_zone(seed, keys))
         .withColumn("signup_at", signup_at)
         .withColumn("updated_at", signup_at)
         .withColumn("favourite_category", pick(CATEGORIES, uniform(seed, "favourite", *keys)))
@@ -244,6 +267,39 @@ def _email(seed: int, keys: tuple[Column, Column]) -> Column:
         .when(draw < INVALID_EMAIL_SHARE, F.concat(local, F.lit("@")))
         .otherwise(F.concat(local, F.lit("@"), domain))
     )
+
+
+def _phone(seed: int, keys: tuple[Column, Column]) -> Column:
+    """A North American number per person, in E.164; some typed as national numbers."""
+    person = F.col("person_id")
+
+    def digits(salt: str, low: int, count: int, width: int) -> Column:
+        value = F.lit(low) + F.floor(uniform(seed, salt, person) * count).cast("int")
+        return F.lpad(value.cast("string"), width, "0")
+
+    area, exchange, line = (
+        digits("area", 201, 789, 3),
+        digits("exchange", 201, 789, 3),
+        digits("line", 0, 10_000, 4),
+    )
+    draw = uniform(seed, "phone", *keys)
+    return (
+        F.when(draw >= PHONE_SHARE, F.lit(None).cast("string"))
+        .when(
+            draw < PHONE_SHARE * NATIONAL_PHONE_SHARE,
+            F.concat(F.lit("("), area, F.lit(") "), exchange, F.lit("-"), line),
+        )
+        .otherwise(F.concat(F.lit("+1"), area, exchange, line))
+    )
+
+
+def _time_zone(seed: int, keys: tuple[Column, Column]) -> Column:
+    draw = uniform(seed, "time-zone", *keys)
+    canadian = F.col("locale").isin("en-CA", "fr-CA")
+    return F.when(
+        chance(UNKNOWN_TIME_ZONE_SHARE, uniform(seed, "no-zone", *keys)),
+        F.lit(None).cast("string"),
+    ).otherwise(F.when(canadian, pick(CA_TIME_ZONES, draw)).otherwise(pick(US_TIME_ZONES, draw)))
 
 
 def generate_orders(customers_df: DataFrame, spec: SeedSpec) -> DataFrame:
@@ -292,7 +348,8 @@ def generate_orders(customers_df: DataFrame, spec: SeedSpec) -> DataFrame:
 def generate_consents(
     customers_df: DataFrame, spec: SeedSpec, retailers: list[SyntheticRetailer]
 ) -> DataFrame:
-    """One row per customer and enabled channel; push consent needs a device token."""
+    """One row per customer and enabled channel; push consent needs a device token and
+    SMS consent (its own opt-in, by law) a phone."""
     seed = spec.seed
     channels_df = customers_df.sparkSession.createDataFrame(
         [(r.retailer_id, channel) for r in retailers for channel in r.channels],
@@ -300,10 +357,18 @@ def generate_consents(
     )
     keys = (F.col("retailer_index"), F.col("n"), F.col("channel"))
     is_unsubscribed = (F.col("channel") == "email") & chance(0.04, uniform(seed, "unsub", *keys))
-    opted_in = F.when(
-        F.col("channel") == "push",
-        F.col("push_token").isNotNull() & chance(0.8, uniform(seed, "push-consent", *keys)),
-    ).otherwise(chance(0.85, uniform(seed, "email-consent", *keys)))
+    opted_in = (
+        F.when(
+            F.col("channel") == "push",
+            F.col("push_token").isNotNull() & chance(0.8, uniform(seed, "push-consent", *keys)),
+        )
+        .when(
+            F.col("channel") == "sms",
+            F.col("phone").isNotNull()
+            & chance(SMS_CONSENT_SHARE, uniform(seed, "sms-consent", *keys)),
+        )
+        .otherwise(chance(0.85, uniform(seed, "email-consent", *keys)))
+    )
     changed_at = _plus_seconds(
         F.col("signup_at"),
         F.floor(
