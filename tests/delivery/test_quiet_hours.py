@@ -21,6 +21,7 @@ NIGHT = datetime(2026, 11, 3, 4, 30, tzinfo=UTC)
 BEFORE_EIGHT = datetime(2026, 11, 3, 13, 59, tzinfo=UTC)  # 07:59 in Chicago
 AFTER_EIGHT = datetime(2026, 11, 3, 14, 1, tzinfo=UTC)  # 08:01 in Chicago
 EIGHT_IN_CHICAGO = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
+SEND_AFTER = datetime(2026, 11, 3, 13, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -48,6 +49,8 @@ def night_events() -> list[dict[str, object]]:
         row["time_zone"] = zones[n]
         if row["channel"] == "sms":
             row["address"] = f"+1312555{n:04d}"
+        if n == 2 and row["channel"] == "email":
+            row["send_after"] = SEND_AFTER  # the launch chose 13:30 UTC for this one
     return rows
 
 
@@ -71,8 +74,9 @@ def test_a_text_due_at_night_waits_for_eight_oclock_its_customers_time(
         assert first[(customer, "sms")] == ("deferred", "quiet_hours", EIGHT_IN_CHICAGO)
         assert first[(customer, "push")][:2] == ("deferred", "quiet_hours")  # 22:00-07:00
         assert first[(customer, "email")][0] == "sent"  # no quiet hours for email
-    # 20:30 in Los Angeles: texts and pushes may go
-    assert [first[("c00002", ch)][0] for ch in ("email", "push", "sms")] == ["sent"] * 3
+    # 20:30 in Los Angeles: texts and pushes may go; the email waits for its send time
+    assert [first[("c00002", ch)][0] for ch in ("push", "sms")] == ["sent"] * 2
+    assert first[("c00002", "email")] == ("deferred", "send_time", SEND_AFTER)
     account = world.sim.sms_accounts[ACCOUNT]
     assert [m["to"] for m in account.messages] == ["+13125550002"]
 
@@ -81,6 +85,7 @@ def test_a_text_due_at_night_waits_for_eight_oclock_its_customers_time(
 
     morning = statuses(world)
     assert all(morning[(c, "push")][0] == "sent" for c in chicago)
+    assert morning[("c00002", "email")][0] == "sent"
     assert all(morning[(c, "sms")][:2] == ("deferred", "quiet_hours") for c in chicago)
     assert len(account.messages) == 1
 

@@ -28,6 +28,7 @@ from tests.providers.conftest import admin
 pytestmark = pytest.mark.slow
 AS_OF = datetime(2026, 11, 1, 9, tzinfo=UTC)
 ACCOUNT = "AC-freshmart"
+DAYTIME = datetime(2026, 11, 2, 18, tzinfo=UTC)  # 13:00 in New York, 10:00 in Los Angeles
 TEXT_ONLY = {
     "campaign_id": "fresh-mart-sms-deals",
     "retailer_id": "fresh-mart",
@@ -75,7 +76,7 @@ def test_each_channel_goes_through_its_provider_and_a_stop_reply_ends_texts(
 
     worlds = make_world(tmp_path, conf)  # the simulator runs until the generator closes
     world = next(worlds)
-    summary = world.deliver()
+    summary = world.deliver(now=DAYTIME)  # texts keep 21:00-08:00 in every customer's zone
 
     assert summary is not None
     sends = world.sends()
