@@ -135,3 +135,14 @@ def test_a_launch_asked_wrongly_is_an_operator_error_before_spark_starts(
     assert main([*argv, "--conf", str(REPO_ROOT / "conf")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
+
+
+def test_a_sweep_with_nothing_launched_or_due_exits_nothing_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CAMPAIGNS_WAREHOUSE_URI", str(tmp_path / "wh"))
+
+    assert main(["deliver", "--if-due", "--conf", str(REPO_ROOT / "conf")]) == 99
+    assert "nothing launched into this warehouse yet" in capsys.readouterr().out
+    # without --if-due, no campaign_events means a wrong warehouse path: refused
+    assert main(["deliver", "--conf", str(REPO_ROOT / "conf")]) == 2

@@ -5,7 +5,9 @@ One delivery at a time per warehouse: a second one exits 3 naming the holder of 
 lease (or waits for it with --wait). `--metrics-port` serves the per-workspace counters
 and the warehouse's status gauges for Prometheus while it runs; every run's figures are
 also published where $CAMPAIGNS_PUSHGATEWAY_URL / $CAMPAIGNS_METRICS_DIR say
-(docs/operations.md#metrics)."""
+(docs/operations.md#metrics). `--if-due` is the scheduled sweep (the `delivery_sweep`
+DAG): messages deferred for quiet hours or a send time go out once they are due, and
+a sweep with nothing due (or nothing launched yet) exits 99, nothing to do."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from jobs.commands.common import LOOPBACK, add_common_arguments, emit
+from jobs.commands.common import LOOPBACK, NOTHING_TO_DO, add_common_arguments, emit
 from jobs.config import Conf, load_conf
 from jobs.delivery.metrics import DeliveryMetrics
 from jobs.delivery.run import RunSummary, deliver_once, follow
@@ -38,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep running: look for new campaign_events versions every --poll-seconds",
     )
     parser.add_argument("--poll-seconds", type=float, default=10.0, help="follow: poll interval")
+    parser.add_argument(
+        "--if-due",
+        action="store_true",
+        help=f"a scheduled sweep: exit {NOTHING_TO_DO} when nothing is due (or nothing was "
+        "launched yet) instead of 0 or an error",
+    )
     parser.add_argument(
         "--commit-seconds",
         type=float,
@@ -78,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port is not None:
         _serve_metrics(metrics, store, conf, host=args.metrics_host, port=args.metrics_port)
     if not args.follow:
+        if args.if_due and store.find(CAMPAIGN_EVENTS.name) is None:
+            emit("delivery: nothing launched into this warehouse yet; nothing is due")
+            return NOTHING_TO_DO
         _require_launched(store)
         summary = deliver_once(
             conf,
@@ -88,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
             metrics=metrics,
         )
         if summary is None:
-            emit("delivery: nothing to deliver (campaign_events has no new version)")
-        else:
-            _report(summary, metrics)
+            emit("delivery: nothing to deliver (no new campaign_events, nothing due)")
+            return NOTHING_TO_DO if args.if_due else 0
+        _report(summary, metrics)
         return 0
     follow(
         conf,

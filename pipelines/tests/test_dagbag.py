@@ -25,6 +25,7 @@ def test_every_dag_file_imports_without_errors(bag: DagBag) -> None:
     assert set(bag.dag_ids) == {
         *CAMPAIGN_DAGS,
         "event_ingestion",
+        "delivery_sweep",
         "daily_reporting",
         "template_deploy",
     }
@@ -159,3 +160,11 @@ def test_an_adaptive_campaign_runs_its_waves_each_decided_from_the_ones_before()
     )
     assert ("ingest_wave_1", "attribute_wave_1") in edges(conversions)
     assert ("attribute_wave_1", "decide_wave_2") in edges(conversions)
+
+
+def test_the_sweep_delivers_whatever_became_due_every_quarter_hour(bag: DagBag) -> None:
+    sweep = bag.dags["delivery_sweep"]
+    [task] = sweep.tasks
+    assert task.op_kwargs == {"command": ["deliver", "--if-due"], "launcher": "flink"}
+    assert task.pool == "campaigns_delivery"  # one delivery at a time, with the launches
+    assert sweep.max_active_runs == 1 and sweep.schedule == "*/15 * * * *"
