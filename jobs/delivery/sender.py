@@ -191,7 +191,8 @@ class BatchSender:
         if self.intents is not None and attempt.attempts:
             self.intents.record([o for o in answered if o.status != IN_DOUBT], attempt.attempts)
         outcomes.extend(answered)
-        return _report(batch, outcomes, attempt.attempts, attempt.throttled, attempt.bucket_wait_s)
+        requests = _requests(attempt)
+        return _report(batch, outcomes, requests, attempt.throttled, attempt.bucket_wait_s)
 
     def _not_yet(
         self, ws: SendLane, batch: EventChunk
@@ -293,6 +294,13 @@ class BatchSender:
         if self.intents is not None:
             reason = f"not accepted: {error}"
             self.intents.record(_decided(batch, batch.events, "deferred", reason), attempt.attempts)
+
+
+def _requests(attempt: _Attempt) -> int:
+    """Requests the batch took: one an attempt, or, where each text is a request of its
+    own, the sum of what each recipient took."""
+    counted = [r.requests for r in attempt.results or () if r.requests is not None]
+    return sum(counted) if counted else attempt.attempts
 
 
 def _instant(epoch_ms: int | None) -> datetime | None:
@@ -403,7 +411,7 @@ def _sent_outcomes(
             event,
             RESULT_STATUS[result.status],
             None if result.status in ("accepted", "duplicate") else result.reason,
-            attempts=attempt.attempts,
+            attempts=attempt.attempts if result.requests is None else result.requests,
             dispatch_id=result.dispatch_id,
             first_at_ms=attempt.first_at_ms,
             segments=result.segments,

@@ -65,6 +65,9 @@ class RecipientResult:
     reason: str | None = None
     dispatch_id: str | None = None
     segments: int | None = None  # what a text was billed as (SMS only)
+    # Requests this recipient took, where each one is a request of its own (SMS); None
+    # where the batch went as one request.
+    requests: int | None = None
 
 
 @dataclass(frozen=True)

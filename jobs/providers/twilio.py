@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 
 import aiohttp
 import requests
@@ -125,20 +126,23 @@ class AsyncTwilioClient:
             await self.bucket.acquire()
             answer = await self._post(recipient.message_id, form)
             if isinstance(answer, RecipientResult):
-                return answer, False
+                return replace(answer, requests=attempt), False
             if isinstance(answer, PermanentError):
                 refused_key = answer.status in (401, 403)
-                return RecipientResult(recipient.message_id, "rejected", str(answer)), refused_key
+                rejected = RecipientResult(recipient.message_id, "rejected", str(answer))
+                return replace(rejected, requests=attempt), refused_key
             assert isinstance(answer, RetryableError)
             if is_unanswered(answer):
                 reason = f"no answer ({answer}): the provider's events decide"
-                return RecipientResult(recipient.message_id, "unknown", reason), True
+                unknown = RecipientResult(recipient.message_id, "unknown", reason)
+                return replace(unknown, requests=attempt), True
             if answer.status == 429:
                 self.bucket.slow_down()
                 self.bucket.hold_off(answer.retry_after or 1.0)
             if attempt >= self.policy.max_attempts or self.policy.is_long_wait(answer.retry_after):
                 reason = f"not accepted after {attempt} attempt(s): {answer}"
-                return RecipientResult(recipient.message_id, "not_sent", reason), True
+                not_sent = RecipientResult(recipient.message_id, "not_sent", reason)
+                return replace(not_sent, requests=attempt), True
             if answer.status != 429:  # a 429's wait is already in the bucket
                 await asyncio.sleep(self.policy.delay(attempt, answer.retry_after))
 

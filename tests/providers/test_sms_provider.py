@@ -186,3 +186,13 @@ def test_status_callbacks_and_stop_replies_come_back_as_events(world: SmsWorld) 
     assert [o.phone for o in [*first.opt_outs, *rest.opt_outs]] == ["+13125550007"]
     assert first.skipped + rest.skipped >= 21  # queued callbacks, the reply that is no opt-out
     assert first.size == 25
+
+
+def test_a_throttled_text_is_tried_again_and_its_requests_are_counted(world: SmsWorld) -> None:
+    admin(world.server, "faults", {"account_sid": ACCOUNT, "throttle_burst": 2})
+
+    results = world.send(texts(range(3)))
+
+    assert [r.status for r in results] == ["accepted"] * 3
+    assert [r.requests for r in results] == [3, 1, 1]
+    assert world.account.counters["429"] == 2 and len(world.account.messages) == 3

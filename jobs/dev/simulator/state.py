@@ -314,8 +314,10 @@ class SmsAccountState(ProviderAccount):
 
 
 def sms_events(message: dict[str, Any], rates: SmsRates) -> list[dict[str, Any]]:
-    """The status callbacks of one accepted text, reproducible from its SID."""
-    draw = random.Random(hashlib.sha256(message["sid"].encode()).digest()).random
+    """The status callbacks of one accepted text, reproducible from its message id (the
+    SID is new every time)."""
+    seed = message["message_id"] or message["sid"]
+    draw = random.Random(hashlib.sha256(f"sms/{seed}".encode()).digest()).random
     accepted = datetime.fromisoformat(message["accepted_at"])
     outcome = draw()
     steps: list[tuple[str, int | None]]
