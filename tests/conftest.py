@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 SMS_ACCOUNT = {
     "provider": "twilio",
     "account_sid": "AC-freshmart",
-    "base_url": "http://127.0.0.1:8610/sms",
+    "base_url": "http://sms-simulator.invalid/sms",  # tests point it at their own simulator
     "auth_token_env": "CAMPAIGNS_FRESHMART_SMS_TOKEN",
     "sender": {"number": "+13125550100", "kind": "toll_free"},
 }
