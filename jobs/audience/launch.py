@@ -34,7 +34,7 @@ from jobs.audience.suppression import with_channel_candidates, with_suppression_
 from jobs.audience.variants import in_wave_column, with_variant
 from jobs.config.models import CampaignConfig, RetailerConfig
 from jobs.quality.checks import QualityGate, require
-from jobs.quality.suites import check_events, check_inputs, refused_retailers
+from jobs.quality.suites import check_events, refused_retailers, repeated_messages
 from jobs.templates.variables import PROFILE_VARIABLES
 from jobs.warehouse import RunTag, Warehouse, table_spec
 
@@ -264,64 +264,76 @@ def launch(
     inputs = read_inputs(warehouse, sorted({lo.retailer.retailer_id for lo in pending}))
     refused: dict[str, list[str]] = {}
     if gate is not None:
-        pending, refused = _without_refused_retailers(inputs, pending, now=started_at)
+        reasons = refused_retailers(
+            inputs.customers_df, inputs.orders_df, inputs.consents_df, now=started_at
+        )
+        pending, refused = _without_refused_retailers(pending, reasons)
         if not pending:
             return LaunchReport([], done, refused)
-    retailer_ids = sorted({launch_.retailer.retailer_id for launch_ in pending})
-    inputs = inputs.only(retailer_ids)
-    if gate is not None:
-        require(
-            check_inputs(
-                gate,
-                customers_df=inputs.customers_df,
-                orders_df=inputs.orders_df,
-                consents_df=inputs.consents_df,
-                known_retailers=retailer_ids,
-            ),
-            "launch",
-        )
+    inputs = inputs.only(sorted({launch_.retailer.retailer_id for launch_ in pending}))
     clock.mark("reading inputs and the input quality gate")
     decided_df = decide(inputs, pending, as_of=as_of).cache()
-    stats = run_statistics(decided_df)  # the first action: computes and caches every decision
-    clock.mark("audience, suppression, variants and run statistics")
-    events_df = plan_events(
-        decided_df,
-        pending,
-        as_of=as_of,
-        created_at=started_at,
-        promo_secret=promo_secret,
-        delivery_events_df=inputs.delivery_events_df,
-        customer_zones_df=customer_zones(inputs.customers_df, pending),
-    )
-    if gate is not None:
-        events_df = events_df.cache()
-        require(check_events(gate, events_df, [launch_.campaign for launch_ in pending]), "launch")
-        clock.mark("offers, events and the output quality gate")
-    runs_json = json.dumps([asdict(s) for s in stats])
+    try:
+        stats = run_statistics(decided_df)  # the first action: computes and caches decisions
+        clock.mark("audience, suppression, variants and run statistics")
+        events_df = plan_events(
+            decided_df,
+            pending,
+            as_of=as_of,
+            created_at=started_at,
+            promo_secret=promo_secret,
+            delivery_events_df=inputs.delivery_events_df,
+            customer_zones_df=customer_zones(inputs.customers_df, pending),
+        ).repartition("retailer_id")  # each task writes whole retailers: a file per partition
+        kept_df = events_df
+        if gate is not None:
+            events_df = events_df.cache()
+            repeated = repeated_messages(events_df)
+            pending, refused_now = _without_refused_retailers(pending, repeated)
+            refused |= refused_now
+            stats = [s for s in stats if s.retailer_id not in repeated]
+            kept_df = events_df.filter(~F.col("retailer_id").isin(sorted(repeated)))
+            require(check_events(gate, kept_df, [lo.campaign for lo in pending]), "launch")
+            clock.mark("offers, events and the output quality gate")
+        if pending:
+            _write_events(warehouse, kept_df, stats, pending, as_of, started_at)
+            clock.mark("writes")
+    finally:
+        decided_df.unpersist()
+        if gate is not None:
+            events_df.unpersist()
+    return LaunchReport(stats, done, refused)
+
+
+def _write_events(
+    warehouse: Warehouse,
+    events_df: DataFrame,
+    stats: Sequence[RunStats],
+    launches: Sequence[CampaignLaunch],
+    as_of: datetime,
+    started_at: datetime,
+) -> None:
+    """The events in one commit tagged with the runs (so a repeat writes nothing) and
+    carrying their statistics, then the run rows."""
     warehouse.write(
         events_df,
         "campaign_events",
-        run=batch_tag([launch_.run_id for launch_ in pending]),
+        run=batch_tag([launch_.run_id for launch_ in launches]),
         metadata={
             "job": "campaigns-engine",
-            RUN_STATS_KEY: runs_json,
+            RUN_STATS_KEY: json.dumps([asdict(s) for s in stats]),
             "as_of": as_of.isoformat(),
             "started_at": started_at.isoformat(),
         },
     )
     _write_run_rows(warehouse, stats, as_of=as_of, started_at=started_at)
-    clock.mark("writes")
-    decided_df.unpersist()
-    events_df.unpersist()
-    return LaunchReport(stats, done, refused)
 
 
 def _without_refused_retailers(
-    inputs: LaunchInputs, launches: list[CampaignLaunch], *, now: datetime
+    launches: list[CampaignLaunch], reasons: dict[str, list[str]]
 ) -> tuple[list[CampaignLaunch], dict[str, list[str]]]:
-    """The launches whose retailer's rows pass the per-retailer checks, and for each other
-    run why it is refused: one tenant's broken feed stops its own campaigns only."""
-    reasons = refused_retailers(inputs.customers_df, inputs.orders_df, now=now)
+    """The launches of retailers without `reasons`, and for each other run why it is
+    refused: one tenant's broken feed stops its own campaigns only."""
     kept = [lo for lo in launches if lo.retailer.retailer_id not in reasons]
     refused = {
         lo.run_id: [

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.audience.launch import CampaignLaunch, LaunchReport, default_run_id, launch
+from jobs.audience.launch import (
+    CampaignLaunch,
+    LaunchReport,
+    default_run_id,
+    launch,
+    read_inputs,
+)
 from jobs.config import Conf, load_conf
 from jobs.dev.synthetic.generator import SeedSpec
 from jobs.dev.synthetic.seed import seed_retailers, seed_warehouse
-from jobs.quality.checks import DataQualityError, QualityGate
+from jobs.quality.checks import DataQualityError, QualityGate, require
+from jobs.quality.suites import check_inputs
 from jobs.warehouse import Warehouse
 from tests.conftest import REPO_CONF
 
@@ -153,26 +160,105 @@ def test_lost_run_rows_are_recovered_from_the_events_commit(
     assert after == before
 
 
-def test_bad_input_stops_the_launch_before_writing(
+def test_repeated_ids_refuse_their_retailer_alone_and_the_full_suite_names_them(
     spark: SparkSession,
     conf: Conf,
     gate: QualityGate,
     tmp_path: Path,
 ) -> None:
+    """A customer or consent row given twice would repeat a message: the launch finds it
+    in its own events and refuses that retailer only; a negative order total refuses its
+    retailer before anything is computed. The full Great Expectations suite (`campaigns
+    check-inputs`, the DAG's step before the launch) names the same rows, and order ids,
+    which the launch never reads."""
     warehouse = Warehouse(spark, str(tmp_path / "warehouse"))
     seed_warehouse(
         warehouse, seed_retailers(conf, 3), SeedSpec(seed=2, customers=600, orders=2_000)
     )
-    duplicate_df = warehouse.read("customers").filter(F.col("retailer_id") == "fresh-mart").limit(3)
-    warehouse.write(duplicate_df, "customers")
+    first = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+    messaged = {
+        (r.retailer_id, r.customer_id)
+        for r in warehouse.read("campaign_events").select("retailer_id", "customer_id").collect()
+    }
+    for name in ("campaign_events", "campaign_runs"):
+        shutil.rmtree(warehouse.uri(name))
+    fresh = [c for r, c in sorted(messaged) if r == "fresh-mart"][:3]
+    maple = [c for r, c in sorted(messaged) if r == "maple-market"][:2]
+    warehouse.write(
+        warehouse.read("customers").filter(
+            (F.col("retailer_id") == "fresh-mart") & F.col("customer_id").isin(fresh)
+        ),
+        "customers",
+    )
+    warehouse.write(
+        warehouse.read("consents").filter(
+            (F.col("retailer_id") == "maple-market") & F.col("customer_id").isin(maple)
+        ),
+        "consents",
+    )
+    warehouse.write(
+        warehouse.read("orders")
+        .filter(F.col("retailer_id") == "green-grocer")
+        .limit(1)
+        .withColumn("order_id", F.concat("order_id", F.lit("-neg")))
+        .withColumn("total_cents", F.lit(-500).cast("long")),
+        "orders",
+    )
 
-    with pytest.raises(DataQualityError) as error:
-        launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+    report = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
 
-    assert "customers: expect_compound_columns_to_be_unique" in str(error.value)
-    assert "stopped before writing anything" in str(error.value)
+    assert len(first.launched) == 3 and report.launched == []
+    assert report.refused[default_run_id("fresh-mart-winback", AS_OF)] == [
+        "retailer fresh-mart: campaign_events: 3 customers would get a run's message on one "
+        "channel more than once: a customer or consent row is given twice upstream "
+        "(`campaigns check-inputs` names the rows)"
+    ]
+    maple_reasons = report.refused[default_run_id("maple-market-weekly-deals", AS_OF)]
+    assert maple_reasons[0].startswith("retailer maple-market: campaign_events: ")
+    assert report.refused[default_run_id("green-grocer-welcome", AS_OF)] == [
+        "retailer green-grocer: orders: 1 orders with a negative total_cents"
+    ]
     assert not warehouse.exists("campaign_events")
-    assert not warehouse.exists("campaign_runs")
+    inputs = read_inputs(warehouse, sorted(conf.retailers))
+    suite = check_inputs(
+        gate,
+        customers_df=inputs.customers_df,
+        orders_df=inputs.orders_df,
+        consents_df=inputs.consents_df,
+        known_retailers=sorted(conf.retailers),
+    )
+    failed = " ".join(str(f) for f in suite.failures)
+    assert "customers: expect_compound_columns_to_be_unique" in failed
+    assert "consents: expect_compound_columns_to_be_unique" in failed
+    assert "orders: expect_column_values_to_be_between(column=total_cents" in failed
+    with pytest.raises(DataQualityError, match="stopped before writing anything"):
+        require(suite, "launch")
+
+
+def test_a_repeated_customer_outside_every_audience_does_not_stop_its_retailer(
+    spark: SparkSession,
+    conf: Conf,
+    gate: QualityGate,
+    tmp_path: Path,
+) -> None:
+    """The launch checks what it uses: a repeated row that would message nobody is left
+    to `campaigns check-inputs`, and the retailer's campaign goes out."""
+    warehouse = Warehouse(spark, str(tmp_path / "warehouse"))
+    seed_warehouse(
+        warehouse, seed_retailers(conf, 3), SeedSpec(seed=2, customers=600, orders=2_000)
+    )
+    unknown_df = (
+        warehouse.read("customers")
+        .filter(F.col("retailer_id") == "fresh-mart")
+        .limit(2)
+        .withColumn("signup_at", F.lit(AS_OF + timedelta(days=10)))  # after as_of: no audience
+        .withColumn("customer_id", F.concat("customer_id", F.lit("-later")))
+    )
+    warehouse.write(unknown_df.unionByName(unknown_df), "customers")  # same id twice
+
+    report = launch(warehouse, launches_of(conf), as_of=AS_OF, promo_secret=SECRET, gate=gate)
+
+    assert "fresh-mart" in {s.retailer_id for s in report.launched}
 
 
 def test_a_retailer_with_broken_rows_is_refused_alone_and_the_others_launch(
@@ -215,7 +301,7 @@ def test_a_retailer_with_broken_rows_is_refused_alone_and_the_others_launch(
     assert "emails are well formed (6" in green[0] and "at least 90% needed" in green[0]
     maple = " ".join(report.refused[default_run_id("maple-market-weekly-deals", AS_OF)])
     assert "orders: 2 orders dated in the future (after " in maple
-    assert "orders: 2 rows with a blank customer_id" in maple
+    assert "orders: 2 rows with a missing or blank customer_id" in maple
     written = {
         r.retailer_id
         for r in warehouse.read("campaign_events").select("retailer_id").distinct().collect()

@@ -109,6 +109,29 @@ def test_features_are_per_retailer_and_before_as_of(spark: SparkSession) -> None
     assert rows[("green-grocer", "c1")].lifetime_spend_cents == 123_400
 
 
+def test_favourite_category_is_last_years_most_ordered_first_by_name_on_ties(
+    spark: SparkSession,
+) -> None:
+    old = [
+        order("fresh-mart", "c1", f"old{n}", days_ago=400, cents=100, category="dairy")
+        for n in range(5)
+    ]
+    recent = [
+        order("fresh-mart", "c1", f"p{n}", days_ago=10 + n, cents=100, category=category)
+        for n, category in enumerate(["produce", "bakery", "produce", "bakery"])
+    ]
+    lapsed = [order("fresh-mart", "c2", "x1", days_ago=500, cents=100, category="pet")]
+    customers = [customer("fresh-mart", c, signup_days_ago=900) for c in ("c1", "c2")]
+
+    df = features(spark, customers, old + recent + lapsed, WINDOWS)
+
+    rows = {r.customer_id: r for r in df.collect()}
+    assert rows["c1"].favourite_category == "bakery"
+    assert sorted(rows["c1"].categories_90d) == ["bakery", "produce"]
+    assert (rows["c1"].lifetime_orders, rows["c1"].order_count_365d) == (9, 4)
+    assert rows["c2"].favourite_category is None and rows["c2"].categories_90d == []
+
+
 def test_each_condition_selects_the_right_customers(spark: SparkSession) -> None:
     df = features(spark, CUSTOMERS, ORDERS, WINDOWS)
 

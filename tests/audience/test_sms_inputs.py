@@ -50,8 +50,9 @@ def test_a_phone_feed_without_country_codes_refuses_that_retailer_only(
     rows += [customer("broken", n, f"+1312555{n:04d}") for n in range(7, 10)]
     customers_df = spark.createDataFrame(rows, table_spec("customers").schema)
     orders_df = spark.createDataFrame([], table_spec("orders").schema)
+    consents_df = spark.createDataFrame([], table_spec("consents").schema)
 
-    refused = refused_retailers(customers_df, orders_df, now=T0 + timedelta(days=1))
+    refused = refused_retailers(customers_df, orders_df, consents_df, now=T0 + timedelta(days=1))
 
     assert list(refused) == ["broken"]
     assert refused["broken"] == [
