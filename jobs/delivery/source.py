@@ -24,7 +24,7 @@ from jobs.templates import TemplateLibrary
 from jobs.templates.variables import configured_layers, customer_layer, merge_variables
 from jobs.warehouse.registry import CAMPAIGN_EVENTS, MESSAGE_SENDS
 from jobs.warehouse.statuses import FINAL_STATUSES, IN_DOUBT
-from jobs.warehouse.store import DeltaStore
+from jobs.warehouse.store import DeltaStore, Snapshot
 
 EVENT_COLUMNS = [
     "run_id",
@@ -57,21 +57,23 @@ class EventReader:
     ledger_version: int | None
     chunk_size: int = MAX_RECIPIENTS_PER_BATCH
     _ledgers: dict[str, dict[str, str]] = field(default_factory=dict)
+    _ledger_snapshot: Snapshot | None = None
     _bases: dict[tuple[str, str, str, str | None], dict[str, str]] = field(default_factory=dict)
 
     def ledger(self, retailer_id: str) -> dict[str, str]:
-        """message_id -> recorded status for one retailer, at the plan's ledger version."""
+        """message_id -> recorded status for one retailer, at the plan's ledger version
+        (opened once per reader: each retailer's read prunes to its own files)."""
         if retailer_id not in self._ledgers:
-            rows = (
-                self.store.read_arrow(
-                    MESSAGE_SENDS.name,
-                    columns=["message_id", "status"],
-                    partitions={"retailer_id": [retailer_id]},
-                    version=self.ledger_version,
+            if self.ledger_version is None:
+                rows = pa.table({"message_id": [], "status": []})
+            else:
+                if self._ledger_snapshot is None:
+                    self._ledger_snapshot = self.store.snapshot(
+                        MESSAGE_SENDS.name, version=self.ledger_version
+                    )
+                rows = self._ledger_snapshot.read(
+                    columns=["message_id", "status"], partitions={"retailer_id": [retailer_id]}
                 )
-                if self.ledger_version is not None
-                else pa.table({"message_id": [], "status": []})
-            )
             self._ledgers[retailer_id] = dict(
                 zip(rows["message_id"].to_pylist(), rows["status"].to_pylist(), strict=True)
             )

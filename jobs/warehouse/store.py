@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -114,19 +115,16 @@ class DeltaStore:
     ) -> pa.Table:
         """A snapshot as Arrow (empty, with the declared schema, before the table exists),
         read by delta-rs with only the partitions and columns asked for."""
-        schema = self.arrow_schema(name)
-        wanted = columns or schema.names
+        return self.snapshot(name, version=version).read(columns=columns, partitions=partitions)
+
+    def snapshot(self, name: str, *, version: int | None = None) -> Snapshot:
+        """One version of a table, its log read and its files listed once, to be read
+        partition by partition (see `Snapshot`)."""
         table = self.find(name, version=version)
-        if table is None:
-            return schema.empty_table().select(wanted)
-        check_readable(table, name)
-        require_declared_schema(table, schema, doing="reading")
-        rows = table.to_pyarrow_table(
-            filters=delta_rs_filters(partitions),
-            columns=wanted,
-            filesystem=self.table_filesystem(name),
-        )
-        return rows.select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+        if table is not None:
+            check_readable(table, name)
+            require_declared_schema(table, self.arrow_schema(name), doing="reading")
+        return Snapshot(self, name, table)
 
     def read_file(self, name: str, path: str, *, columns: list[str]) -> pa.Table:
         """One data file of the table, by the path its log names (the delivery's work unit).
@@ -281,6 +279,45 @@ def _commit_properties(
         app_transactions=transactions,
         max_commit_retries=retries,
     )
+
+
+class Snapshot:
+    """A table version opened once and read any number of times, by partition.
+
+    Opening a version replays its log, and delta-rs lists every data file of the
+    table for each read it is asked for (the partition filter applies after). A
+    reader asking for many partitions of one version (the delivery's ledger, one
+    retailer at a time) pays that once here: the file list becomes one Arrow
+    dataset whose fragments carry their partition values, which Arrow prunes by
+    the filter before reading anything. Measured: 350 retailers' ledgers of a
+    message_sends with 1,400 files took minutes read one by one, under a second here.
+    """
+
+    def __init__(self, store: DeltaStore, name: str, table: DeltaTable | None) -> None:
+        self._schema = store.arrow_schema(name)
+        self._dataset = (
+            None
+            if table is None
+            else table.to_pyarrow_dataset(filesystem=store.table_filesystem(name))
+        )
+
+    def read(
+        self, *, columns: list[str] | None = None, partitions: PartitionFilter | None = None
+    ) -> pa.Table:
+        wanted = columns or self._schema.names
+        if self._dataset is None:
+            return self._schema.empty_table().select(wanted)
+        rows = self._dataset.to_table(columns=wanted, filter=_partition_expression(partitions))
+        return rows.select(wanted).cast(pa.schema([self._schema.field(c) for c in wanted]))
+
+
+def _partition_expression(partitions: PartitionFilter | None) -> pc.Expression | None:
+    """{column: values} as an Arrow filter (one conjunction of `in`s)."""
+    expression = None
+    for column, values in (partitions or {}).items():
+        term = pc.field(column).isin(list(values))
+        expression = term if expression is None else expression & term
+    return expression
 
 
 def delta_rs_filters(partitions: PartitionFilter | None) -> list[tuple[str, str, Any]] | None:

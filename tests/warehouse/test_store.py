@@ -77,3 +77,30 @@ def test_writers_creating_a_table_at_once_leave_one_create_in_its_log(tmp_path: 
 
         operations = [c["operation"] for c in store.delta_table("delivery_lease").history()]
         assert operations == ["CREATE TABLE"], f"trial {trial}: {operations}"
+
+
+def test_a_snapshot_reads_each_partition_as_of_its_version(tmp_path: Path) -> None:
+    """The delivery's ledger reads one retailer at a time from one opened version: each
+    read sees that partition's rows at that version, none of another partition's and none
+    committed later."""
+    store = DeltaStore(str(tmp_path / "warehouse"))
+    store.append("campaign_controls", _controls("maple", ["m1", "m2"]))
+    store.append("campaign_controls", _controls("fresh", ["f1"]))
+    version = store.delta_table("campaign_controls").version()
+    store.append("campaign_controls", _controls("maple", ["m3"]))
+    store.append("campaign_controls", _controls("green", ["g1"]))
+
+    snapshot = store.snapshot("campaign_controls", version=version)
+
+    def campaigns(retailer_id: str) -> list[str]:
+        rows = snapshot.read(columns=["campaign_id"], partitions={"retailer_id": [retailer_id]})
+        return sorted(rows.column("campaign_id").to_pylist())
+
+    assert campaigns("maple") == ["m1", "m2"]
+    assert campaigns("fresh") == ["f1"]
+    assert campaigns("green") == []
+    both = snapshot.read(partitions={"retailer_id": ["maple", "fresh"]})
+    assert sorted(both.column("campaign_id").to_pylist()) == ["f1", "m1", "m2"]
+    assert both.schema.names == store.arrow_schema("campaign_controls").names
+    latest = store.snapshot("campaign_controls").read(partitions={"retailer_id": ["maple"]})
+    assert sorted(latest.column("campaign_id").to_pylist()) == ["m1", "m2", "m3"]
