@@ -4,6 +4,7 @@ campaigns bench seed       seeding at platform scale
 campaigns bench audience   one campaign per retailer, one run, vs DuckDB
 campaigns bench provider   the simulator's raw capacity
 campaigns bench delivery   1M events through the Flink delivery job
+campaigns bench jdbc       time until `campaigns sql --jdbc` answers, vs a bare Spark session
 campaigns bench templates  the template library to 350 workspaces: first, change, none
 campaigns bench chaos      kill -9s against a provider without deduplication: in doubt, lag
 campaigns bench maintain   a warehouse after 50 delivery runs, before and after upkeep
@@ -21,6 +22,7 @@ from jobs.dev.bench import (
     audience,
     chaos,
     delivery,
+    jdbc,
     maintain,
     provider,
     seed,
@@ -38,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         sub = benches.add_parser(name, help=help_text, description=help_text)
         seed_command.add_arguments(sub)
+        if module is audience:
+            audience.add_arguments(sub)
         sub.set_defaults(
             retailers=350, customers=1_000_000, orders=10_000_000, bench_run=module.run
         )
@@ -74,6 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(sub)
     send_time.add_arguments(sub)
     sub.set_defaults(bench_run=send_time.run)
+
+    sub = benches.add_parser("jdbc", help="time until the JDBC endpoint answers beeline")
+    jdbc.add_arguments(sub)
+    sub.set_defaults(bench_run=jdbc.run)
 
     sub = benches.add_parser("templates", help="deploy the template library to 350 workspaces")
     templates.add_arguments(sub)
