@@ -273,6 +273,7 @@ def launch(
     inputs = inputs.only(sorted({launch_.retailer.retailer_id for launch_ in pending}))
     clock.mark("reading inputs and the input quality gate")
     decided_df = decide(inputs, pending, as_of=as_of).cache()
+    events_df: DataFrame | None = None
     try:
         stats = run_statistics(decided_df)  # the first action: computes and caches decisions
         clock.mark("audience, suppression, variants and run statistics")
@@ -285,22 +286,22 @@ def launch(
             delivery_events_df=inputs.delivery_events_df,
             customer_zones_df=customer_zones(inputs.customers_df, pending),
         ).repartition("retailer_id")  # each task writes whole retailers: a file per partition
-        kept_df = events_df
+        written_df = events_df
         if gate is not None:
             events_df = events_df.cache()
             repeated = repeated_messages(events_df)
             pending, refused_now = _without_refused_retailers(pending, repeated)
             refused |= refused_now
             stats = [s for s in stats if s.retailer_id not in repeated]
-            kept_df = events_df.filter(~F.col("retailer_id").isin(sorted(repeated)))
-            require(check_events(gate, kept_df, [lo.campaign for lo in pending]), "launch")
+            written_df = events_df.filter(~F.col("retailer_id").isin(sorted(repeated)))
+            require(check_events(gate, written_df, [lo.campaign for lo in pending]), "launch")
             clock.mark("offers, events and the output quality gate")
         if pending:
-            _write_events(warehouse, kept_df, stats, pending, as_of, started_at)
+            _write_events(warehouse, written_df, stats, pending, as_of, started_at)
             clock.mark("writes")
     finally:
         decided_df.unpersist()
-        if gate is not None:
+        if events_df is not None:
             events_df.unpersist()
     return LaunchReport(stats, done, refused)
 

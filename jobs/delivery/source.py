@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -57,23 +58,26 @@ class EventReader:
     ledger_version: int | None
     chunk_size: int = MAX_RECIPIENTS_PER_BATCH
     _ledgers: dict[str, dict[str, str]] = field(default_factory=dict)
-    _ledger_snapshot: Snapshot | None = None
     _bases: dict[tuple[str, str, str, str | None], dict[str, str]] = field(default_factory=dict)
 
+    @cached_property
+    def _ledger_snapshot(self) -> Snapshot | None:
+        """message_sends at the plan's ledger version, opened once for every retailer."""
+        if self.ledger_version is None:
+            return None
+        return self.store.snapshot(MESSAGE_SENDS.name, version=self.ledger_version)
+
     def ledger(self, retailer_id: str) -> dict[str, str]:
-        """message_id -> recorded status for one retailer, at the plan's ledger version
-        (opened once per reader: each retailer's read prunes to its own files)."""
+        """message_id -> recorded status for one retailer, at the plan's ledger version."""
         if retailer_id not in self._ledgers:
-            if self.ledger_version is None:
-                rows = pa.table({"message_id": [], "status": []})
-            else:
-                if self._ledger_snapshot is None:
-                    self._ledger_snapshot = self.store.snapshot(
-                        MESSAGE_SENDS.name, version=self.ledger_version
-                    )
-                rows = self._ledger_snapshot.read(
+            snapshot = self._ledger_snapshot
+            rows = (
+                snapshot.read(
                     columns=["message_id", "status"], partitions={"retailer_id": [retailer_id]}
                 )
+                if snapshot is not None
+                else pa.table({"message_id": [], "status": []})
+            )
             self._ledgers[retailer_id] = dict(
                 zip(rows["message_id"].to_pylist(), rows["status"].to_pylist(), strict=True)
             )

@@ -129,20 +129,24 @@ class AsyncTwilioClient:
                 return replace(answer, requests=attempt), False
             if isinstance(answer, PermanentError):
                 refused_key = answer.status in (401, 403)
-                rejected = RecipientResult(recipient.message_id, "rejected", str(answer))
-                return replace(rejected, requests=attempt), refused_key
+                rejected = RecipientResult(
+                    recipient.message_id, "rejected", str(answer), requests=attempt
+                )
+                return rejected, refused_key
             assert isinstance(answer, RetryableError)
             if is_unanswered(answer):
                 reason = f"no answer ({answer}): the provider's events decide"
-                unknown = RecipientResult(recipient.message_id, "unknown", reason)
-                return replace(unknown, requests=attempt), True
+                unknown = RecipientResult(recipient.message_id, "unknown", reason, requests=attempt)
+                return unknown, True
             if answer.status == 429:
                 self.bucket.slow_down()
                 self.bucket.hold_off(answer.retry_after or 1.0)
             if attempt >= self.policy.max_attempts or self.policy.is_long_wait(answer.retry_after):
                 reason = f"not accepted after {attempt} attempt(s): {answer}"
-                not_sent = RecipientResult(recipient.message_id, "not_sent", reason)
-                return replace(not_sent, requests=attempt), True
+                not_sent = RecipientResult(
+                    recipient.message_id, "not_sent", reason, requests=attempt
+                )
+                return not_sent, True
             if answer.status != 429:  # a 429's wait is already in the bucket
                 await asyncio.sleep(self.policy.delay(attempt, answer.retry_after))
 

@@ -162,7 +162,7 @@ def _row_reasons(counts: dict[str, int | None], future: datetime) -> list[str]:
         ("future_orders", f"orders: {{n:,}} orders dated in the future (after {after})"),
     )
     for column, text in counted:
-        if counts.get(column):
+        if counts[column]:
             reasons.append(text.format(n=counts[column]))
     return reasons
 

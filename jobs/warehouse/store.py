@@ -289,8 +289,9 @@ class Snapshot:
     reader asking for many partitions of one version (the delivery's ledger, one
     retailer at a time) pays that once here: the file list becomes one Arrow
     dataset whose fragments carry their partition values, which Arrow prunes by
-    the filter before reading anything. Measured: 350 retailers' ledgers of a
-    message_sends with 1,400 files took minutes read one by one, under a second here.
+    the filter before reading anything. Measured (`bench delivery`): a second
+    delivery over 350 retailers stalled for minutes on its ledger reads before;
+    with one snapshot the run sent 478,875 messages in 58 s.
     """
 
     def __init__(self, store: DeltaStore, name: str, table: DeltaTable | None) -> None:
@@ -318,13 +319,6 @@ def _partition_expression(partitions: PartitionFilter | None) -> pc.Expression |
         term = pc.field(column).isin(list(values))
         expression = term if expression is None else expression & term
     return expression
-
-
-def delta_rs_filters(partitions: PartitionFilter | None) -> list[tuple[str, str, Any]] | None:
-    """{column: values} as delta-rs's disjunctive normal form (one conjunction)."""
-    if not partitions:
-        return None
-    return [(column, "in", list(values)) for column, values in partitions.items()]
 
 
 def _job_metadata(commit: dict[str, Any]) -> dict[str, str]:

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ[WAREHOUSE_URI_ENV] = str(BENCH_WAREHOUSE.resolve())
     as_of = datetime.combine(args.as_of, datetime.min.time(), tzinfo=UTC)
-    profile = getattr(args, "event_log", None)
+    profile = args.event_log
     extra = event_log_settings(profile) if profile else None
     with (
         peak_memory() as memory,
@@ -68,11 +68,15 @@ def run(args: argparse.Namespace) -> int:
         launches = [
             CampaignLaunch(winback_campaign(c), c, f"{c.retailer_id}-bench") for c in configs
         ]
+        customers = {
+            str(key[0]): rows for key, rows in job.warehouse.rows_by_partition("customers").items()
+        }
         reference = DuckDbReference(job.warehouse, launches)
         try:
-            _warm_up(job.warehouse, launches, as_of)
+            _warm_up(job.warehouse, _holding(launches, customers, SCALES[0]), as_of)
             for share in SCALES:
-                engine_s = _scale(job.warehouse, reference, launches, share, as_of)
+                scaled = _holding(launches, customers, share)
+                engine_s = _scale(job.warehouse, reference, scaled, customers, share, as_of)
             _gated(job.warehouse, launches, as_of, engine_s)
         finally:
             reference.close()
@@ -88,22 +92,22 @@ def _scale(
     warehouse: Warehouse,
     reference: DuckDbReference,
     launches: list[CampaignLaunch],
+    customers: dict[str, int],
     share: float,
     as_of: datetime,
 ) -> float:
-    """One launch of the retailers holding `share` of the customers, the reference on the
-    same retailers, both outputs compared; the engine's seconds."""
-    chosen = _retailers_holding(warehouse, share)
-    scaled = [lo for lo in launches if lo.retailer.retailer_id in chosen]
-    seconds, report = _timed_launch(warehouse, scaled, as_of, gate=None)
+    """One launch of `launches` (the retailers holding `share` of the customers), the
+    reference on the same retailers, both outputs compared; the engine's seconds."""
+    retailer_ids = sorted(lo.retailer.retailer_id for lo in launches)
+    seconds, report = _timed_launch(warehouse, launches, as_of, gate=None)
     events = sum(s.events for s in report.launched)
-    anchor = reference.run(sorted(chosen), as_of, label=f"scale-{share}")
+    anchor = reference.run(retailer_ids, as_of, label=f"scale-{share}")
     comparison = reference.compare(anchor)
-    customers = sum(warehouse.rows_by_partition("customers").get((r,), 0) for r in chosen)
+    held = sum(customers[r] for r in retailer_ids)
     ratio = seconds / anchor.seconds
     goals = f"; goal within {GOAL_RATIO:g}x and under {GOAL_SECONDS:g} s" if share == 1.0 else ""
     emit(
-        f"bench audience, {share:.0%} scale: {len(scaled)} campaigns, {customers:,} customers, "
+        f"bench audience, {share:.0%} scale: {len(launches)} campaigns, {held:,} customers, "
         f"{events:,} events: engine {seconds:.1f} s, DuckDB {anchor.seconds:.1f} s "
         f"({anchor.rows:,} rows, 2 threads) = {ratio:.1f}x{goals}"
     )
@@ -114,10 +118,7 @@ def _scale(
 def _warm_up(warehouse: Warehouse, launches: list[CampaignLaunch], as_of: datetime) -> None:
     """The first launch in a JVM also loads classes and generates code; the scales are
     measured after it, so the line shows how the work grows, not the start-up."""
-    chosen = _retailers_holding(warehouse, SCALES[0])
-    seconds, _ = _timed_launch(
-        warehouse, [lo for lo in launches if lo.retailer.retailer_id in chosen], as_of, gate=None
-    )
+    seconds, _ = _timed_launch(warehouse, launches, as_of, gate=None)
     emit(f"bench audience: warm-up launch ({SCALES[0]:.0%} scale, not counted) {seconds:.1f} s")
 
 
@@ -145,15 +146,17 @@ def _timed_launch(
     return time.perf_counter() - started, report
 
 
-def _retailers_holding(warehouse: Warehouse, share: float) -> set[str]:
-    """Whole retailers, in id order, until they hold `share` of all customers."""
-    counts = {str(key[0]): rows for key, rows in warehouse.rows_by_partition("customers").items()}
-    wanted, chosen, held = share * sum(counts.values()), set[str](), 0
-    for retailer_id in sorted(counts):
+def _holding(
+    launches: list[CampaignLaunch], customers: dict[str, int], share: float
+) -> list[CampaignLaunch]:
+    """The launches of whole retailers, in id order, until they hold `share` of all
+    customers (`customers`: retailer -> customers)."""
+    wanted, chosen, held = share * sum(customers.values()), [], 0
+    for launch_ in sorted(launches, key=lambda lo: lo.retailer.retailer_id):
         if held >= wanted:
             break
-        chosen.add(retailer_id)
-        held += counts[retailer_id]
+        chosen.append(launch_)
+        held += customers.get(launch_.retailer.retailer_id, 0)
     return chosen
 
 

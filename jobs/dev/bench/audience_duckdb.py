@@ -21,28 +21,27 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
-from jobs.audience.launch import CampaignLaunch
+from jobs.audience.launch import KNOWN_TIME_ZONES, CampaignLaunch
 from jobs.audience.suppression import CHANNEL_PRIORITY
 from jobs.warehouse import Warehouse
 from jobs.warehouse.registry import EMAIL_PATTERN, PHONE_PATTERN
 
-# The columns whose values must agree row by row (the variant's only in share).
-COMPARED = (
-    "address",
-    "time_zone",
+# The values that must agree row by row (the variant's only in share): the address and
+# zone columns, and these template variables (the reference computes them as columns).
+COMPARED_VARIABLES = (
     "favourite_category",
     "days_since_last_order",
     "lifetime_orders",
     "first_name",
     "locale",
 )
+COMPARED = ("address", "time_zone", *COMPARED_VARIABLES)
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ class DuckDbReference:
         self._db.execute("create table known_zones (name varchar)")
         self._db.executemany(
             "insert into known_zones values (?)",
-            [(z,) for z in sorted(zoneinfo.available_timezones())],
+            [(zone,) for zone in KNOWN_TIME_ZONES],
         )
 
     def close(self) -> None:
@@ -136,11 +135,7 @@ class DuckDbReference:
     def compare(self, reference: Reference) -> Comparison:
         """The engine's campaign_events (as last written) against the reference's rows."""
         engine = ", ".join("'" + f.replace("'", "''") + "'" for f in self._files("campaign_events"))
-        variables = ", ".join(
-            f"variables['{name}'] as {name}"
-            for name in ("favourite_category", "days_since_last_order", "lifetime_orders",
-                         "first_name", "locale")
-        )  # fmt: skip
+        variables = ", ".join(f"variables['{name}'] as {name}" for name in COMPARED_VARIABLES)
         self._db.execute(
             f"create or replace temp view engine as select *, {variables} "
             f"from read_parquet([{engine}], hive_partitioning = true, union_by_name = true)"

@@ -1,9 +1,10 @@
 """Where a Spark benchmark's time went, from Spark's own event log.
 
-`campaigns bench audience --profile DIR` runs with `spark.eventLog.enabled` into
-DIR; afterwards the stages are summed by their call site (the Python line that
-started them: PySpark names stages after it) and the largest are printed, so a
-profile is one flag away and reads the same on any machine.
+`campaigns bench audience --event-log DIR` runs with `spark.eventLog.enabled` into
+DIR; afterwards jobs are grouped by their call site (the Python line that started
+them: PySpark names jobs after it), their wall time counted once where they
+overlap, and the largest are printed, so a profile is one flag away and reads the
+same on any machine.
 """
 
 from __future__ import annotations
@@ -16,14 +17,24 @@ from pathlib import Path
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass
 class StageTotal:
+    """One call site's jobs: wall time (overlaps once) and their stages' work."""
+
     call_site: str
-    seconds: float
-    stages: int
-    tasks: int
-    input_mb: float
-    shuffle_mb: float
+    seconds: float = 0.0
+    stages: int = 0
+    tasks: int = 0
+    input_mb: float = 0.0
+    shuffle_mb: float = 0.0
+
+    def add_stage(self, info: dict[str, Any]) -> None:
+        self.stages += 1
+        self.tasks += info["Number of Tasks"]
+        accumulables = {a.get("Name"): a.get("Value") for a in info.get("Accumulables", [])}
+        self.input_mb += _mb(accumulables.get("internal.metrics.input.bytesRead"))
+        for name in ("remoteBytesRead", "localBytesRead"):
+            self.shuffle_mb += _mb(accumulables.get(f"internal.metrics.shuffle.read.{name}"))
 
 
 def event_log_settings(directory: Path) -> dict[str, str]:
@@ -47,7 +58,7 @@ def top_stages(directory: Path, *, limit: int = 8) -> list[StageTotal]:
     started: dict[int, tuple[str, int]] = {}
     stage_site: dict[int, str] = {}
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0, 0.0, 0.0])
+    totals: dict[str, StageTotal] = {}
     for event in _events(logs[-1]):
         kind = event.get("Event")
         if kind == "SparkListenerJobStart":
@@ -59,14 +70,12 @@ def top_stages(directory: Path, *, limit: int = 8) -> list[StageTotal]:
             site, submitted = started.pop(event["Job ID"])
             spans[site].append((submitted, event["Completion Time"]))
         elif kind == "SparkListenerStageCompleted":
-            _add_stage(totals, stage_site, event["Stage Info"])
+            info = event["Stage Info"]
+            site = stage_site.get(info["Stage ID"], _call_site(info["Stage Name"]))
+            totals.setdefault(site, StageTotal(site)).add_stage(info)
     for site, site_spans in spans.items():
-        totals[site][0] = _covered_ms(site_spans) / 1000
-    ranked = sorted(totals.items(), key=lambda item: -item[1][0])[:limit]
-    return [
-        StageTotal(site, seconds, int(stages), int(tasks), input_mb, shuffle_mb)
-        for site, (seconds, stages, tasks, input_mb, shuffle_mb) in ranked
-    ]
+        totals.setdefault(site, StageTotal(site)).seconds = _covered_ms(site_spans) / 1000
+    return sorted(totals.values(), key=lambda total: -total.seconds)[:limit]
 
 
 def _job_site(event: dict[str, Any]) -> str:
@@ -93,18 +102,6 @@ def _covered_ms(spans: list[tuple[int, int]]) -> int:
     return covered
 
 
-def _add_stage(
-    totals: dict[str, list[float]], stage_site: dict[int, str], info: dict[str, Any]
-) -> None:
-    total = totals[stage_site.get(info["Stage ID"], _call_site(info["Stage Name"]))]
-    total[1] += 1
-    total[2] += info["Number of Tasks"]
-    accumulables = {a.get("Name"): a.get("Value") for a in info.get("Accumulables", [])}
-    total[3] += _mb(accumulables.get("internal.metrics.input.bytesRead"))
-    for name in ("remoteBytesRead", "localBytesRead"):
-        total[4] += _mb(accumulables.get(f"internal.metrics.shuffle.read.{name}"))
-
-
 def _events(log: Path) -> Iterator[dict[str, Any]]:
     """The events of one application's log: a file, or a rolling log's directory of parts."""
     parts = sorted(log.glob("events_*")) if log.is_dir() else [log]
@@ -125,10 +122,10 @@ def profile_lines(directory: Path, *, limit: int = 8) -> list[str]:
 def _call_site(stage_name: str) -> str:
     """`save at /repo/jobs/warehouse/tables.py:155` -> `save at jobs/warehouse/tables.py:155`."""
     action, _, where = stage_name.partition(" at ")
-    for marker in ("site-packages/", "jobs/"):
-        if marker in where:
-            where = where[where.index(marker) + (len(marker) if marker[0] == "s" else 0) :]
-            break
+    if "site-packages/" in where:  # a library's line: named from its package on
+        where = where.split("site-packages/", 1)[1]
+    elif "jobs/" in where:  # ours: named from the package root
+        where = where[where.index("jobs/") :]
     return f"{action} at {where}"
 
 
